@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the engine reads, validated once at start-up: a missing or malformed value stops the
+ * process with a message naming the variable. Unset "embedded" settings mean "start it ourselves".
+ */
+const seconds = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const schema = z.object({
+  DATA_DIR: z.string().default('data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL. Unset: an embedded PGlite under DATA_DIR served on PGLITE_PORT. */
+  DATABASE_URL: z.string().url().optional(),
+  PGLITE_PORT: z.coerce.number().int().min(1).max(65535).default(55432),
+  /** Temporal frontend host:port. Unset: the project starts a dev server with its UI. */
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_CLI: z.string().optional(),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /** Where host agents reach the API (registration, heartbeats). */
+  API_URL: z.string().url().optional(),
+  /** A host silent for longer than this is lost and its assignments fail over. */
+  HEARTBEAT_TIMEOUT_SECONDS: seconds(10, 3, 600),
+  /** How often a host agent signs a proof receipt per assignment. */
+  PROOF_INTERVAL_SECONDS: seconds(5, 1, 60),
+  /** Settlement period (DESIGN §2.4): 60 s by default, down to 5 s. */
+  SETTLEMENT_PERIOD_SECONDS: seconds(60, 5, 3600),
+  /** How long a lease waits for capacity before it fails. */
+  QUEUE_TIMEOUT_SECONDS: seconds(30, 0, 86_400),
+  /** Docker network mode of lease containers: never an address of their own. */
+  CONTAINER_NETWORK: z.enum(['none', 'host']).default('none'),
+  DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  DEMO_IMAGE: z.string().default('lease-engine/busybox:local'),
+});
+
+export type Config = z.infer<typeof schema> & { dataDir: string; apiUrl: string };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  if (config.PROOF_INTERVAL_SECONDS * 2 > config.HEARTBEAT_TIMEOUT_SECONDS) {
+    // A host heartbeats on every receipt at the latest; two missed receipts must not already mean "lost".
+    throw new ConfigError(
+      `invalid configuration: HEARTBEAT_TIMEOUT_SECONDS (${config.HEARTBEAT_TIMEOUT_SECONDS}) must be at least twice PROOF_INTERVAL_SECONDS (${config.PROOF_INTERVAL_SECONDS})`,
+    );
+  }
+  return {
+    ...config,
+    dataDir: path.resolve(config.DATA_DIR),
+    apiUrl: config.API_URL ?? `http://${config.API_HOST}:${config.API_PORT}`,
+  };
+}

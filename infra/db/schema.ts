@@ -1,0 +1,136 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The PostgreSQL schema as kysely sees it. Migrations under infra/db/migrations/ create it;
+ * repositories take a `Kysely<Database>` (or a transaction) and never build SQL strings by hand.
+ *
+ * Money columns are token base units (6 decimals) in `bigint`; pg returns them as strings.
+ */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type BaseUnits = ColumnType<string, string | bigint, string | bigint>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface CustomerTable {
+  id: string;
+  name: string;
+  /** sha256 hex of the API key; the key itself is shown once and never stored. */
+  api_key_hash: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ProviderTable {
+  id: string;
+  name: string;
+  /** Tier certified by operators; hosts inherit it and cannot claim better. */
+  tier: number;
+  /** sha256 hex of the provider key hosts present when they register. */
+  api_key_hash: string;
+  created_at: Generated<Timestamp>;
+}
+
+export type HostStatus = 'online' | 'lost' | 'offline';
+
+export interface HostTable {
+  id: string;
+  provider_id: string;
+  /** base58 ed25519 public key (a Solana address); verifies every request and receipt of the host. */
+  public_key: string;
+  tier: number;
+  status: HostStatus;
+  /** 'nvidia' when the agent read nvidia-smi, 'simulated' otherwise. */
+  gpu_source: 'nvidia-smi' | 'simulated';
+  last_heartbeat_at: Timestamp | null;
+  registered_at: Generated<Timestamp>;
+}
+
+export type GpuStatus = 'free' | 'reserved' | 'offline';
+
+export interface GpuTable {
+  id: string;
+  host_id: string;
+  model: string;
+  vram_gb: number;
+  tier: number;
+  price_per_gpu_hour: BaseUnits;
+  status: GpuStatus;
+  /** Lease holding the GPU while status = 'reserved'. */
+  lease_id: string | null;
+  /** Reservation that took it: makes reserveGpus idempotent on retry. */
+  reservation_id: string | null;
+}
+
+export interface LeaseTable {
+  id: string;
+  customer_id: string;
+  status: string;
+  end_reason: string | null;
+  gpu_model: string;
+  gpu_count: number;
+  min_tier: number;
+  max_price_per_gpu_hour: BaseUnits;
+  duration_seconds: number;
+  image: string;
+  command: Json<string[] | null> | null;
+  env: Json<Record<string, string> | null> | null;
+  idempotency_key: string | null;
+  /** sha256 of the request body, to tell a retry from a different request with the same key. */
+  request_hash: string;
+  failover_count: Generated<number>;
+  created_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  ended_at: Timestamp | null;
+}
+
+export interface AssignmentTable {
+  id: string;
+  lease_id: string;
+  gpu_id: string;
+  host_id: string;
+  provider_id: string;
+  tier: number;
+  price_per_gpu_hour: BaseUnits;
+  rank: number;
+  epoch: number;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  end_reason: string | null;
+  verified_seconds: Generated<number>;
+}
+
+export interface ProofReceiptTable {
+  assignment_id: string;
+  seq: number;
+  lease_id: string;
+  epoch: number;
+  host_id: string;
+  gpu_id: string;
+  period: number;
+  at: Timestamp;
+  hash: string;
+  prev_hash: string;
+  signature: string;
+  /** Milliseconds this receipt adds to its assignment's payable time (0 after a gap). */
+  payable_ms: number;
+  body: Json<unknown>;
+}
+
+export interface Database {
+  customers: CustomerTable;
+  providers: ProviderTable;
+  hosts: HostTable;
+  gpus: GpuTable;
+  leases: LeaseTable;
+  assignments: AssignmentTable;
+  proof_receipts: ProofReceiptTable;
+}
+
+export type Customer = Selectable<CustomerTable>;
+export type Provider = Selectable<ProviderTable>;
+export type Host = Selectable<HostTable>;
+export type Gpu = Selectable<GpuTable>;
+export type Lease = Selectable<LeaseTable>;
+export type NewLease = Insertable<LeaseTable>;
+export type LeaseUpdate = Updateable<LeaseTable>;
+export type Assignment = Selectable<AssignmentTable>;
+export type ProofReceiptRow = Selectable<ProofReceiptTable>;
