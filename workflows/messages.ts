@@ -2,7 +2,8 @@
  * The lease workflow's public surface: its input, its messages and its search attributes.
  * Module constants, so the API (client side) and the workflow (handler side) share one definition.
  */
-import { defineQuery, defineSearchAttributeKey, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { LeaseSpec, LeaseStatus } from '../domain/lease';
 
 export const LEASE_WORKFLOW_TYPE = 'leaseWorkflow';
