@@ -1,0 +1,44 @@
+/**
+ * Control worker process: `tsx workers/control/main.ts`. Configuration from the environment
+ * (infra/config.ts); several may run side by side against the same Temporal and PostgreSQL.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import pino from 'pino';
+import { loadConfig } from '../../infra/config';
+import { createDb } from '../../infra/db/connection';
+import { createControlWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ name: 'control-worker', level: config.LOG_LEVEL });
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the control worker (npm start sets it)');
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
+  const db = createDb(config.DATABASE_URL);
+  const connection = await connectWithRetry(address, log);
+  const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, log });
+  const stop = (): void => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  log.info({ address, namespace: config.TEMPORAL_NAMESPACE }, 'control worker polling lease-control');
+  await worker.run();
+  await connection.close();
+  await db.destroy();
+}
+
+/** The launcher may still be starting Temporal, or restarting it: wait for it rather than crash-loop. */
+async function connectWithRetry(address: string, log: pino.Logger): Promise<NativeConnection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect({ address });
+    } catch (err) {
+      if (attempt >= 60) throw err;
+      log.warn({ address, attempt }, 'Temporal not reachable yet, retrying');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
