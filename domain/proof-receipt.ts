@@ -6,6 +6,11 @@
  * Contract shared by the host agent (signs), the lease workflow (carries) and the control worker (verifies).
  */
 
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
+import { canonicalJson } from './canonical-json';
+import { signBytes, verifyBytes } from './host-key';
+
 /** GPU readings at receipt time. `source: 'simulated'` on hosts without a physical GPU, and it says so. */
 export interface GpuTelemetry {
   source: 'nvidia-smi' | 'simulated';
@@ -56,4 +61,184 @@ export interface ChainTip {
   seq: number;
   hash: string;
   at: number;
+  /**
+   * State reported by that receipt: the gap after it is paid only if it said 'running'. Optional for
+   * backward compatibility; a tip without it pays nothing for the first gap of the next batch.
+   */
+  containerState?: ContainerState;
+}
+
+/** Iterations of the challenge kernel: a few milliseconds of hashing per receipt, cheap to spot-check. */
+export const CHALLENGE_ITERATIONS = 2_000;
+
+export function canonicalEncode(body: ProofReceiptBody): Uint8Array {
+  return utf8ToBytes(canonicalJson(body));
+}
+
+export function hashReceiptBody(body: ProofReceiptBody): string {
+  return bytesToHex(sha256(canonicalEncode(body)));
+}
+
+/** Signs the 32 hash bytes (not the hex text), so any ed25519 tool can check a receipt from its hash. */
+export function signReceipt(body: ProofReceiptBody, secretKey: Uint8Array): ProofReceipt {
+  const hash = hashReceiptBody(body);
+  return { body, hash, signature: signBytes(hexToBytes(hash), secretKey) };
+}
+
+/**
+ * The period's challenge: iterated sha256 seeded by the workflow's per-period seed and the receipt's
+ * seq, so an answer cannot be precomputed before the period starts nor copied between receipts.
+ */
+export function solveChallenge(seed: string, seq: number): string {
+  let digest = sha256(utf8ToBytes(`${seed}|${seq}`));
+  for (let i = 1; i < CHALLENGE_ITERATIONS; i++) digest = sha256(digest);
+  return bytesToHex(digest);
+}
+
+export interface VerifyContext {
+  /** base58 ed25519 public key registered for the host. */
+  publicKey: string;
+  leaseId: string;
+  assignmentId: string;
+  epoch: number;
+  hostId: string;
+  gpuId: string;
+  /** Last receipt already verified for this assignment, null when none was. */
+  tip: ChainTip | null;
+  challengeSeed: string;
+  period: number;
+  proofIntervalMs: number;
+  /** Verifier clock, unix ms. */
+  now: number;
+  maxClockSkewMs: number;
+  /** Whether to recompute this receipt's challenge answer (a random sample keeps verification cheap). */
+  sample: (seq: number) => boolean;
+}
+
+export interface BatchVerification {
+  accepted: { receipt: ProofReceipt; payableMs: number }[];
+  rejected: { seq: number; reason: string }[];
+  /** Where the chain now ends: the last accepted receipt, or the given tip when none was accepted. */
+  tip: ChainTip | null;
+  payableMs: number;
+}
+
+/**
+ * Verifies one assignment's receipts against the chain so far. This is where "no second is paid
+ * without consecutive valid receipts" holds: the first invalid receipt breaks the chain and nothing
+ * after it is accepted, and only the time between two accepted receipts close enough together, both
+ * reporting a running container, is payable.
+ */
+export function verifyReceiptBatch(receipts: ProofReceipt[], ctx: VerifyContext): BatchVerification {
+  const accepted: BatchVerification['accepted'] = [];
+  const rejected: BatchVerification['rejected'] = [];
+  const ordered: ProofReceipt[] = [];
+  for (const receipt of receipts) {
+    const seq = (receipt as { body?: { seq?: unknown } } | null)?.body?.seq;
+    // Without a seq a receipt has no place in the chain: refuse it alone.
+    if (!isCount(seq)) rejected.push({ seq: -1, reason: 'receipt without a valid seq' });
+    else if (ctx.tip === null || seq > ctx.tip.seq) ordered.push(receipt);
+    // else: a retry resent a receipt that was verified before; skipping keeps verification idempotent.
+  }
+  ordered.sort((a, b) => a.body.seq - b.body.seq);
+
+  let tip = ctx.tip;
+  let brokenAt: number | null = null;
+  for (const receipt of ordered) {
+    const { seq } = receipt.body;
+    if (brokenAt !== null) {
+      rejected.push({ seq, reason: `seq ${seq}: after broken chain at seq ${brokenAt}` });
+      continue;
+    }
+    if (tip !== null && seq <= tip.seq) {
+      const same = accepted.find((a) => a.receipt.body.seq === seq)?.receipt.hash === receipt.hash;
+      if (same) continue;
+      brokenAt = seq;
+      rejected.push({ seq, reason: `seq ${seq}: conflicting duplicate of an accepted receipt` });
+      continue;
+    }
+    const problem = checkReceipt(receipt, tip, ctx);
+    if (problem !== null) {
+      brokenAt = seq;
+      rejected.push({ seq, reason: `seq ${seq}: ${problem}` });
+      continue;
+    }
+    const { at, containerState } = receipt.body;
+    // Seq 0 anchors the chain and pays nothing; after that, the gap since the previous receipt pays.
+    const gap = tip === null ? 0 : at - tip.at;
+    const paid = tip?.containerState === 'running' && containerState === 'running' && gap <= 2 * ctx.proofIntervalMs;
+    accepted.push({ receipt, payableMs: paid ? gap : 0 });
+    tip = { seq, hash: receipt.hash, at, containerState };
+  }
+  return { accepted, rejected, tip, payableMs: accepted.reduce((sum, a) => sum + a.payableMs, 0) };
+}
+
+export function payableSecondsOf(totalPayableMs: number): number {
+  return Math.floor(totalPayableMs / 1000);
+}
+
+/** The rule a receipt breaks, or null when it continues the chain from `prev` validly. */
+function checkReceipt(receipt: ProofReceipt, prev: ChainTip | null, ctx: VerifyContext): string | null {
+  const shape = malformation(receipt);
+  if (shape !== null) return `malformed receipt (${shape})`;
+  const { body } = receipt;
+  const expectedSeq = prev === null ? 0 : prev.seq + 1;
+  if (body.seq !== expectedSeq) return `skipped seq (expected ${expectedSeq})`;
+  if (body.prevHash !== (prev === null ? GENESIS_HASH : prev.hash)) return 'prevHash does not match the previous receipt';
+  for (const field of ['leaseId', 'assignmentId', 'hostId', 'gpuId', 'epoch', 'period'] as const) {
+    if (body[field] !== ctx[field]) return `wrong ${field} ${show(body[field])} (expected ${show(ctx[field])})`;
+  }
+  if (body.challenge.seed !== ctx.challengeSeed) return 'wrong challenge seed';
+  if (prev !== null && body.at <= prev.at) return `time went backwards (at ${body.at} <= previous ${prev.at})`;
+  if (body.at > ctx.now + ctx.maxClockSkewMs) return `time in the future (at ${body.at}, now ${ctx.now})`;
+  if (hashReceiptBody(body) !== receipt.hash) return 'hash does not match body';
+  if (!verifyBytes(hexToBytes(receipt.hash), receipt.signature, ctx.publicKey)) return 'bad signature';
+  if (ctx.sample(body.seq) && solveChallenge(ctx.challengeSeed, body.seq) !== body.challenge.answer) {
+    return 'wrong challenge answer';
+  }
+  return null;
+}
+
+const HEX_64 = /^[0-9a-f]{64}$/;
+const CONTAINER_STATES: readonly string[] = ['running', 'exited', 'missing'];
+
+/** Receipts arrive from untrusted hosts as JSON: name the first field that does not have its type. */
+function malformation(receipt: ProofReceipt): string | null {
+  const r = receipt as unknown as Record<string, unknown>;
+  const body = r.body as Record<string, unknown>;
+  const telemetry = body.telemetry as Record<string, unknown> | null | undefined;
+  const challenge = body.challenge as Record<string, unknown> | null | undefined;
+  const checks: [string, boolean][] = [
+    ['hash', typeof r.hash === 'string' && HEX_64.test(r.hash)],
+    ['signature', typeof r.signature === 'string'],
+    ['version', body.version === 1],
+    ['at', Number.isSafeInteger(body.at)],
+    ['epoch', isCount(body.epoch)],
+    ['period', isCount(body.period)],
+    ['containerState', CONTAINER_STATES.includes(body.containerState as string)],
+    ['prevHash', typeof body.prevHash === 'string' && HEX_64.test(body.prevHash)],
+    ['challenge', typeof challenge?.seed === 'string' && typeof challenge.answer === 'string'],
+    ['telemetry', isTelemetry(telemetry)],
+  ];
+  return checks.find(([, ok]) => !ok)?.[0] ?? null;
+}
+
+function isTelemetry(t: Record<string, unknown> | null | undefined): boolean {
+  if (typeof t !== 'object' || t === null) return false;
+  const numbers = ['utilizationPct', 'memoryUsedMiB', 'memoryTotalMiB', 'temperatureC', 'powerW'];
+  return (
+    (t.source === 'nvidia-smi' || t.source === 'simulated') &&
+    typeof t.name === 'string' &&
+    numbers.every((key) => Number.isFinite(t[key]))
+  );
+}
+
+/** Host-supplied values go into operator-facing reasons: quote them and keep them short. */
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
