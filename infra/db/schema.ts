@@ -8,6 +8,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type BaseUnits = ColumnType<string, string | bigint, string | bigint>;
+/** Set by the database on insert; a plain Date when read. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 export interface CustomerTable {
@@ -15,7 +17,7 @@ export interface CustomerTable {
   name: string;
   /** sha256 hex of the API key; the key itself is shown once and never stored. */
   api_key_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface ProviderTable {
@@ -25,7 +27,7 @@ export interface ProviderTable {
   tier: number;
   /** sha256 hex of the provider key hosts present when they register. */
   api_key_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export type HostStatus = 'online' | 'lost' | 'offline';
@@ -40,7 +42,7 @@ export interface HostTable {
   /** 'nvidia' when the agent read nvidia-smi, 'simulated' otherwise. */
   gpu_source: 'nvidia-smi' | 'simulated';
   last_heartbeat_at: Timestamp | null;
-  registered_at: Generated<Timestamp>;
+  registered_at: CreatedAt;
 }
 
 export type GpuStatus = 'free' | 'reserved' | 'offline';
@@ -76,7 +78,7 @@ export interface LeaseTable {
   /** sha256 of the request body, to tell a retry from a different request with the same key. */
   request_hash: string;
   failover_count: Generated<number>;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
   started_at: Timestamp | null;
   ends_at: Timestamp | null;
   ended_at: Timestamp | null;

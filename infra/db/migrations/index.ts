@@ -1,0 +1,15 @@
+/**
+ * Every migration, listed explicitly: a folder scan (FileMigrationProvider) depends on the file
+ * extension the runtime sees (.ts under tsx and jest, .js when compiled), an import list does not.
+ * Names sort by their timestamp prefix, which is the order kysely runs them in.
+ */
+import type { Migration } from 'kysely/migration';
+import * as partiesAndInventory from './2026_11_25_0001_parties_and_inventory';
+import * as leasesAndAssignments from './2026_11_25_0002_leases_and_assignments';
+import * as proofReceipts from './2026_11_25_0003_proof_receipts';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_0001_parties_and_inventory': partiesAndInventory,
+  '2026_11_25_0002_leases_and_assignments': leasesAndAssignments,
+  '2026_11_25_0003_proof_receipts': proofReceipts,
+};

@@ -1,0 +1,22 @@
+/** Customers: who may create leases. API keys are shown once at creation and stored only as a hash. */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { generateApiKey, hashApiKey } from '../../../domain/api-key';
+import type { Customer, Database } from '../schema';
+
+export interface CreatedCustomer {
+  id: string;
+  /** The only time the key exists outside its owner's hands. */
+  apiKey: string;
+}
+
+export async function createCustomer(db: Kysely<Database>, name: string): Promise<CreatedCustomer> {
+  const id = randomUUID();
+  const apiKey = generateApiKey('cus');
+  await db.insertInto('customers').values({ id, name, api_key_hash: hashApiKey(apiKey) }).execute();
+  return { id, apiKey };
+}
+
+export async function findCustomerByApiKey(db: Kysely<Database>, apiKey: string): Promise<Customer | undefined> {
+  return db.selectFrom('customers').selectAll().where('api_key_hash', '=', hashApiKey(apiKey)).executeTakeFirst();
+}
