@@ -1,0 +1,64 @@
+/**
+ * The express app, built from its dependencies and never listening: server.ts listens, tests drive
+ * it in-process. Order matters: request log, routes (each authenticates before it parses a body),
+ * then one 404 and one problem handler for every failure.
+ */
+import express from 'express';
+import type { Express, RequestHandler } from 'express';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { AppDeps } from './deps';
+import { notFoundHandler, problemHandler, problems } from './errors';
+import { hostsRouter } from './hosts.routes';
+import { leasesRouter } from './leases.routes';
+import { offersRouter } from './offers.routes';
+import { buildOpenApiDocument } from './openapi';
+
+export type { AppDeps } from './deps';
+export { leaseTimingsFromConfig } from './deps';
+
+function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      logger[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+export function createApp(deps: AppDeps): Express {
+  const logger = deps.logger ?? pino({ level: 'silent' });
+  const now = deps.now ?? Date.now;
+  const { db } = deps;
+  const openApiDocument = buildOpenApiDocument();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLog(logger));
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await sql`select 1`.execute(db);
+    } catch (err) {
+      logger.warn({ err }, 'health check: database does not answer');
+      throw problems.unavailable('the database does not answer');
+    }
+    res.json({ status: 'ok' });
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+
+  app.use('/v1/leases', leasesRouter({ ...deps, logger }));
+  app.use('/v1/offers', offersRouter({ ...deps, now }));
+  app.use('/v1/hosts', hostsRouter({ ...deps, now }));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+  return app;
+}

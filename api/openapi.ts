@@ -1,0 +1,136 @@
+/**
+ * The OpenAPI 3.1 document, generated from the very zod schemas that validate requests, so the
+ * document and the behaviour cannot drift apart.
+ */
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { Problem } from './schemas/common.schemas';
+import {
+  HeartbeatRequest,
+  HeartbeatResponse,
+  HostIdParams,
+  HostSignatureHeaders,
+  HostView,
+  RegisterHostRequest,
+  RegisterHostResponse,
+} from './schemas/hosts.schemas';
+import {
+  ExtendLeaseRequest,
+  IdempotencyKeyHeader,
+  LeaseIdParams,
+  LeaseRequest,
+  LeaseView,
+} from './schemas/leases.schemas';
+import { OffersQuery, OfferView } from './schemas/offers.schemas';
+import { z } from './zod';
+
+type Responses = RouteConfig['responses'];
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const PROBLEM_TEXT: Record<number, string> = {
+  400: 'Malformed JSON, unknown field, wrong type or value out of range (the fields are named)',
+  401: 'Missing or invalid credentials or signature',
+  404: 'No such resource (or not the caller’s)',
+  409: 'Conflicts with the current state',
+  413: 'Body over 64 kB',
+  415: 'Body is not JSON',
+  422: 'Valid request that cannot be carried out',
+  500: 'Internal error',
+  503: 'A component the request needs is unavailable; nothing was changed',
+};
+
+function problemsFor(...statuses: number[]): Responses {
+  const responses: Responses = {};
+  for (const status of [...statuses, 500]) {
+    responses[status] = {
+      description: PROBLEM_TEXT[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: Problem } },
+    };
+  }
+  return responses;
+}
+
+const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+const customer = [{ customerKey: [] }];
+
+export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'customerKey', { type: 'http', scheme: 'bearer', description: 'Customer API key' });
+  registry.registerComponent('securitySchemes', 'providerKey', { type: 'http', scheme: 'bearer', description: 'Provider API key' });
+  registry.registerComponent('securitySchemes', 'hostSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-host-signature',
+    description: 'ed25519 signature by the host key; see the x-host-* headers',
+  });
+  registry.register('Problem', Problem);
+
+  const leaseWrite = problemsFor(400, 401, 404, 409, 413, 415, 422);
+  registry.registerPath({
+    method: 'post', path: '/v1/leases', summary: 'Create a lease and start its workflow', security: customer,
+    request: { headers: IdempotencyKeyHeader, body: body(LeaseRequest) },
+    responses: {
+      201: json(LeaseView, 'Lease created'),
+      200: json(LeaseView, 'Same Idempotency-Key and body as an earlier request: that lease'),
+      ...problemsFor(400, 401, 409, 413, 415, 422, 503),
+    },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/leases', summary: 'The caller’s leases, newest first', security: customer,
+    responses: { 200: json(z.array(LeaseView), 'Leases'), ...problemsFor(401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/leases/{id}', summary: 'One lease with its assignments', security: customer,
+    request: { params: LeaseIdParams },
+    responses: { 200: json(LeaseView, 'The lease'), ...problemsFor(401, 404) },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/leases/{id}/extend', summary: 'Lengthen a lease', security: customer,
+    request: { params: LeaseIdParams, body: body(ExtendLeaseRequest) },
+    responses: { 200: json(LeaseView, 'Extended'), ...leaseWrite },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/leases/{id}/cancel', summary: 'Cancel a lease: stop, settle, refund', security: customer,
+    request: { params: LeaseIdParams },
+    responses: { 200: json(LeaseView, 'Cancelled'), 202: json(LeaseView, 'Cancellation under way'), ...leaseWrite },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/offers', summary: 'Free GPUs on live hosts, grouped by model, tier and price',
+    request: { query: OffersQuery },
+    responses: { 200: json(z.array(OfferView), 'Offers'), ...problemsFor(400) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/hosts', summary: 'Registered hosts and their GPUs',
+    responses: { 200: json(z.array(HostView), 'Hosts') },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/hosts/register', summary: 'Register (or re-register) a provider’s host',
+    security: [{ providerKey: [], hostSignature: [] }],
+    request: { headers: HostSignatureHeaders, body: body(RegisterHostRequest) },
+    responses: { 200: json(RegisterHostResponse, 'Registered'), ...problemsFor(400, 401, 409, 413, 415) },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/hosts/{hostId}/heartbeat', summary: 'Host liveness; answers what it should be running',
+    security: [{ hostSignature: [] }],
+    request: { params: HostIdParams, headers: HostSignatureHeaders, body: body(HeartbeatRequest) },
+    responses: { 200: json(HeartbeatResponse, 'Recorded'), ...problemsFor(400, 401, 404, 413, 415) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/healthz', summary: 'The API and its database answer',
+    responses: { 200: json(z.object({ status: z.literal('ok') }), 'Healthy'), ...problemsFor(503) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/openapi.json', summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.looseObject({}) } } } },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'lease-engine',
+      version: '0.1.0',
+      description: 'Rent GPU clusters assembled from independent providers. Errors are application/problem+json (RFC 9457).',
+    },
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * The API process: `tsx api/server.ts`. Wires the real dependencies into createApp, listens, and on
+ * SIGINT/SIGTERM stops taking connections, lets requests in flight finish, then closes its clients.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { Config } from '../infra/config';
+import { loadConfig } from '../infra/config';
+import { createDb } from '../infra/db/connection';
+import { migrateToLatest } from '../infra/db/migrate';
+import { connectTemporal } from '../infra/temporal/connection';
+import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator';
+import { createApp } from './app';
+import { databaseUrlFromConfig, leaseTimingsFromConfig } from './deps';
+
+export interface RunningApi {
+  url: string;
+  /** Graceful: waits for requests in flight, then closes the database pool and the Temporal connection. */
+  close(): Promise<void>;
+}
+
+/** Lets in-flight requests finish; idle keep-alive sockets would otherwise hold `close` open. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startApiServer(config: Config = loadConfig()): Promise<RunningApi> {
+  const logger = pino({ name: 'api', level: config.LOG_LEVEL });
+  const db = createDb(databaseUrlFromConfig(config));
+  await migrateToLatest(db);
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
+  const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE, {
+    onRetry: (attempt) => logger.warn({ address, attempt }, 'Temporal not reachable yet, retrying'),
+  });
+  const app = createApp({
+    db,
+    orchestrator: new TemporalLeaseOrchestrator(temporal.client),
+    timings: leaseTimingsFromConfig(config),
+    logger,
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.API_PORT, config.API_HOST, (err?: Error) => (err ? reject(err) : resolve(listening)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.API_HOST}:${port}`;
+  logger.info({ url, temporal: address }, 'API listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(force);
+      await db.destroy();
+      await temporal.connection.close();
+      logger.info('API stopped');
+    })());
+  return { url, close };
+}
+
+if (require.main === module) {
+  startApiServer()
+    .then((api) => {
+      const stop = (): void => {
+        api.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    })
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
+}
