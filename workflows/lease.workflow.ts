@@ -4,6 +4,7 @@
  * prove the containers. Handlers: extend (update with validator), cancel (update), snapshot (query).
  */
 import {
+  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -42,7 +43,7 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
     {
       validator: ({ seconds }) => {
         if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_EXTEND_SECONDS) {
-          throw new Error(`seconds must be an integer from 1 to ${MAX_EXTEND_SECONDS}`);
+          throw ApplicationFailure.create({ type: 'InvalidArgument', message: `seconds must be an integer from 1 to ${MAX_EXTEND_SECONDS}` });
         }
         if (isTerminal(state.status) || state.status === 'closing' || state.cancelRequested) {
           throw new Error(`lease is ${state.cancelRequested ? 'being cancelled' : state.status}`);

@@ -4,7 +4,7 @@
  * heartbeating is lost mid-period: its partial receipts come from the failure's last heartbeat
  * details, and its rank fails over at once, not at the period's end.
  */
-import { ActivityFailure, CancellationScope, CancelledFailure, TimeoutFailure, isCancellation, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, CancelledFailure, TimeoutFailure, uuid4 } from '@temporalio/workflow';
 import type { AssignmentReceipts, SuperviseHeartbeat } from '../activities/contracts';
 import type { ProofReceipt } from '../domain/proof-receipt';
 import { control, hostActivities } from './activity-stubs';
@@ -84,7 +84,9 @@ export async function runPeriod(run: LeaseRun, scope: CancellationScope, until: 
       } catch (err) {
         const receipts = receiptsCarriedBy(err);
         collected.add(assignment, receipts);
-        if (isCancellation(err) || state.cancelRequested) return;
+        // Only the customer's cancel cancels supervision. Any other failure, a host worker shutting
+        // down (which cancels its activities) included, means the host is not proving work: fail over.
+        if (state.cancelRequested) return;
         const lastProvenAt = assignment.lastReceiptAt ?? assignment.startedAt;
         current = await CancellationScope.nonCancellable(() => failover(run, assignment, lastProvenAt, errorMessage(err)));
       }

@@ -1,0 +1,168 @@
+/**
+ * A whole engine for tests that exercise leases for real: a fresh PostgreSQL database, a Temporal dev
+ * server, the API and the control worker in this process, and one real host-agent *process* per host
+ * (so a test can SIGKILL it), each running containers on the local Docker engine.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { startApiServer } from '../../api/server';
+import type { RunningApi } from '../../api/server';
+import { loadConfig } from '../../infra/config';
+import { createCustomer } from '../../infra/db/repositories/customers.repo';
+import { createProvider } from '../../infra/db/repositories/providers.repo';
+import { createControlWorker } from '../../workers/control/worker';
+import type { FreshDatabase } from './postgres';
+import { freePort, freshDatabase } from './postgres';
+import { leaseWorkflowBundle, startTemporal } from './temporal';
+
+export const DEMO_IMAGE = 'lease-engine/busybox:local';
+export const SLEEP_FOREVER = ['sh', '-c', 'while true; do sleep 1; done'];
+
+export interface HostPlan {
+  hostId: string;
+  provider: string;
+  tier: 1 | 2 | 3;
+  /** `--simulate-gpus` spec, e.g. "H100:80:3.20x2". */
+  gpus: string;
+  /** Extra host-agent options (e.g. a broken Docker socket). */
+  args?: string[];
+}
+
+export interface EngineOptions {
+  hosts: HostPlan[];
+  heartbeatTimeoutSeconds?: number;
+  proofIntervalSeconds?: number;
+  settlementPeriodSeconds?: number;
+  queueTimeoutSeconds?: number;
+  suggestContinueAsNewAfterEvents?: number;
+}
+
+export interface TestEngine {
+  apiUrl: string;
+  database: FreshDatabase;
+  temporal: TestWorkflowEnvironment;
+  customers: { id: string; apiKey: string }[];
+  providers: Map<string, { id: string; tier: number }>;
+  hostProcesses: Map<string, ChildProcess>;
+  request(method: string, url: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: any }>;
+  killHost(hostId: string): void;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(__dirname, '../..');
+
+export async function startEngine(options: EngineOptions): Promise<TestEngine> {
+  const database = await freshDatabase();
+  const temporal = await startTemporal({ suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lease-engine-test-'));
+  const env = {
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    API_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    HEARTBEAT_TIMEOUT_SECONDS: String(options.heartbeatTimeoutSeconds ?? 4),
+    PROOF_INTERVAL_SECONDS: String(options.proofIntervalSeconds ?? 1),
+    SETTLEMENT_PERIOD_SECONDS: String(options.settlementPeriodSeconds ?? 5),
+    QUEUE_TIMEOUT_SECONDS: String(options.queueTimeoutSeconds ?? 5),
+  };
+  const config = loadConfig(env);
+  const api: RunningApi = await startApiServer(config);
+  const worker: Worker = await createControlWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    db: database.db,
+    workflowBundle: await leaseWorkflowBundle(),
+  });
+  const workerRun = worker.run();
+
+  const customers = [await createCustomer(database.db, 'alice'), await createCustomer(database.db, 'bob')];
+  const providers = new Map<string, { id: string; tier: number; apiKey: string }>();
+  for (const plan of options.hosts) {
+    if (!providers.has(plan.provider)) providers.set(plan.provider, await createProvider(database.db, plan.provider, plan.tier));
+  }
+
+  const hostProcesses = new Map<string, ChildProcess>();
+  for (const plan of options.hosts) {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import', 'tsx', path.join(ROOT, 'workers/host-agent/main.ts'),
+        '--host-id', plan.hostId,
+        '--provider-key', providers.get(plan.provider)!.apiKey,
+        '--api-url', api.url,
+        '--temporal-address', temporal.address,
+        '--simulate-gpus', plan.gpus,
+        '--key-file', path.join(dataDir, `${plan.hostId}.key.json`),
+        '--heartbeat-interval', '1',
+        '--log-level', 'warn',
+        ...(plan.args ?? []),
+      ],
+      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    hostProcesses.set(plan.hostId, child);
+  }
+
+  const request = async (method: string, url: string, body?: unknown, apiKey = customers[0]!.apiKey) => {
+    const response = await fetch(`${api.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  await waitFor(async () => {
+    const hosts = (await request('GET', '/v1/hosts')).body as { hostId: string; status: string }[];
+    return options.hosts.every((plan) => hosts.some((h) => h.hostId === plan.hostId && h.status === 'online'));
+  }, 60_000, 'every host agent registered and online');
+
+  return {
+    apiUrl: api.url,
+    database,
+    temporal,
+    customers,
+    providers,
+    hostProcesses,
+    request,
+    killHost: (hostId) => hostProcesses.get(hostId)?.kill('SIGKILL'),
+    stop: async () => {
+      await Promise.all(
+        [...hostProcesses.values()].map(
+          (child) => new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+        ),
+      );
+      worker.shutdown();
+      await workerRun;
+      await api.close();
+      await temporal.teardown();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | false | undefined | null>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
