@@ -1,0 +1,142 @@
+/**
+ * Command line of the host agent. Every value is checked here, before anything starts, and a bad one
+ * is reported with the option's name (main exits 2).
+ */
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ContainerNetwork } from './docker-runtime';
+import type { SimulatedGpuSpec } from './simulated-gpu';
+import { parseSimulatedGpuSpec } from './simulated-gpu';
+
+export interface HostAgentOptions {
+  hostId: string;
+  apiUrl: string;
+  providerKey: string;
+  keyFile: string;
+  temporalAddress: string;
+  namespace: string;
+  simulateGpus: SimulatedGpuSpec[] | undefined;
+  gpuPrice: string | undefined;
+  dockerSocket: string;
+  containerNetwork: ContainerNetwork;
+  proofIntervalMs: number;
+  heartbeatIntervalMs: number;
+  reconcileGraceMs: number;
+  logLevel: string;
+}
+
+/** A command line that cannot run; main prints it and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const DECIMAL = /^\d+(\.\d{1,6})?$/;
+
+const rule = <T>(check: (value: string) => T) => (value: string): T => {
+  try {
+    return check(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
+const seconds = (min: number, max: number) =>
+  rule((value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`expected seconds between ${min} and ${max}`);
+    }
+    return n * 1000;
+  });
+
+function buildCommand(): Command {
+  return new Command('host-agent')
+    .description('Runs lease containers on this machine for lease-engine: polls task queue host-<hostId>.')
+    .requiredOption('--host-id <id>', 'this host\'s id (letters, digits, "-", "_")', rule((value) => {
+      if (!HOST_ID.test(value)) throw new Error('use 1-63 letters, digits, "-" or "_", starting with a letter or digit');
+      return value;
+    }))
+    .addOption(new Option('--api-url <url>', 'lease-engine API').env('API_URL').default('http://127.0.0.1:8080')
+      .argParser(rule((value) => {
+        const url = new URL(value);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL');
+        return value;
+      })))
+    .addOption(new Option('--provider-key <key>', 'the provider\'s API key').env('PROVIDER_KEY'))
+    .option('--key-file <path>', 'host key (created at first start)', undefined)
+    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS')
+      .default('127.0.0.1:7233').argParser(rule((value) => {
+        if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new Error('expected host:port');
+        return value;
+      })))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
+    .option('--simulate-gpus <spec>', 'GPUs to simulate when there is no NVIDIA GPU, e.g. H100:80:2.50x2,A100:80:1.80x1',
+      rule(parseSimulatedGpuSpec))
+    .option('--gpu-price <decimal>', 'price per GPU-hour of the physical GPUs', rule((value) => {
+      if (!DECIMAL.test(value) || Number(value) <= 0) throw new Error('expected a decimal above 0 with at most 6 places, e.g. 2.50');
+      return value;
+    }))
+    .addOption(new Option('--docker-socket <path>', 'Docker engine socket').env('DOCKER_SOCKET')
+      .default('/var/run/docker.sock'))
+    .addOption(new Option('--container-network <mode>', 'network mode of lease containers')
+      .choices(['none', 'host']).env('CONTAINER_NETWORK').default('none'))
+    .addOption(new Option('--proof-interval <s>', 'proof interval when a supervision call names none')
+      .env('PROOF_INTERVAL_SECONDS').default(5_000, '5').argParser(seconds(1, 60)))
+    .addOption(new Option('--heartbeat-interval <s>', 'API heartbeat interval').default(2_000, '2')
+      .argParser(seconds(0.1, 60)))
+    .addOption(new Option('--reconcile-grace <s>', 'age before a container the API does not know is stopped')
+      .default(15_000, '15').argParser(seconds(0, 3600)))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info')
+      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .exitOverride()
+    .showHelpAfterError(false);
+}
+
+/**
+ * Parses `argv` (without node and script; environment defaults from process.env). Throws UsageError
+ * for a bad command line and CommanderError with exitCode 0 after --help.
+ */
+export function parseHostAgentOptions(argv: string[]): HostAgentOptions {
+  // Commander would print its own error; main prints ours, once, the same way for every bad option.
+  const command = buildCommand().configureOutput({ writeErr: () => undefined });
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) throw error;
+    throw new UsageError((error instanceof Error ? error.message : String(error)).replace(/^error: /, ''));
+  }
+  const raw = command.opts<{
+    hostId: string;
+    apiUrl: string;
+    providerKey?: string;
+    keyFile?: string;
+    temporalAddress: string;
+    namespace: string;
+    simulateGpus?: SimulatedGpuSpec[];
+    gpuPrice?: string;
+    dockerSocket: string;
+    containerNetwork: ContainerNetwork;
+    proofInterval: number;
+    heartbeatInterval: number;
+    reconcileGrace: number;
+    logLevel: string;
+  }>();
+  if (!raw.providerKey) throw new UsageError('option --provider-key (or PROVIDER_KEY) is required');
+  return {
+    hostId: raw.hostId,
+    apiUrl: raw.apiUrl,
+    providerKey: raw.providerKey,
+    keyFile: raw.keyFile ?? path.join(process.env.DATA_DIR ?? 'data', 'hosts', `${raw.hostId}.key.json`),
+    temporalAddress: raw.temporalAddress,
+    namespace: raw.namespace,
+    simulateGpus: raw.simulateGpus,
+    gpuPrice: raw.gpuPrice,
+    dockerSocket: raw.dockerSocket,
+    containerNetwork: raw.containerNetwork,
+    proofIntervalMs: raw.proofInterval,
+    heartbeatIntervalMs: raw.heartbeatInterval,
+    reconcileGraceMs: raw.reconcileGrace,
+    logLevel: raw.logLevel,
+  };
+}
