@@ -1,0 +1,41 @@
+import path from 'node:path';
+import type { DemoHost } from './demo-fleet';
+import { simulateGpusOption } from './demo-fleet';
+import type { ProcessSpec } from './supervisor';
+
+/** The repository root: child processes run there, so `--import tsx` resolves from node_modules. */
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+/** A TypeScript entry point run by this Node with tsx's loader: one process per child, no wrapper. */
+function tsProcess(name: string, file: string, args: string[], env: NodeJS.ProcessEnv, restart: boolean): ProcessSpec {
+  return { name, command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, file), ...args], env, cwd: ROOT, restart };
+}
+
+export const apiProcess = (env: NodeJS.ProcessEnv): ProcessSpec => tsProcess('api', 'api/server.ts', [], env, true);
+
+export const controlWorkerProcess = (env: NodeJS.ProcessEnv): ProcessSpec =>
+  tsProcess('control-worker', 'workers/control/main.ts', [], env, true);
+
+export interface HostAgentLaunch {
+  host: DemoHost;
+  providerKey: string;
+  apiUrl: string;
+  temporalAddress: string;
+  dataDir: string;
+}
+
+/**
+ * One demo host agent. Not restarted: a host that dies is what failover is for. The provider key goes
+ * in the environment (PROVIDER_KEY, which the agent reads) rather than argv, where `ps` would show it.
+ */
+export function hostAgentProcess(launch: HostAgentLaunch, env: NodeJS.ProcessEnv): ProcessSpec {
+  const { host } = launch;
+  const args = [
+    '--host-id', host.hostId,
+    '--simulate-gpus', simulateGpusOption(host),
+    '--api-url', launch.apiUrl,
+    '--temporal-address', launch.temporalAddress,
+    '--key-file', path.join(launch.dataDir, 'hosts', `${host.hostId}.key.json`),
+  ];
+  return tsProcess(host.hostId, 'workers/host-agent/main.ts', args, { ...env, PROVIDER_KEY: launch.providerKey }, false);
+}

@@ -1,0 +1,173 @@
+/**
+ * `npm start`: the whole engine on one machine (DESIGN §7). Embedded PostgreSQL (PGlite) unless
+ * DATABASE_URL is set, a Temporal dev server unless TEMPORAL_ADDRESS is set, the API, the control
+ * worker and a demo fleet of host agents with simulated GPUs on the local Docker engine.
+ * Engine processes are restarted when they die; host agents are not. Ctrl-C stops everything.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../infra/config';
+import { loadConfig } from '../infra/config';
+import { createDb } from '../infra/db/connection';
+import { migrateToLatest } from '../infra/db/migrate';
+import type { EmbeddedPostgres } from '../infra/db/pglite-server';
+import { startEmbeddedPostgres } from '../infra/db/pglite-server';
+import { DEMO_CUSTOMERS, DEMO_PROVIDERS } from './launcher/demo-fleet';
+import type { DemoFile } from './launcher/demo-file';
+import { demoFilePath, writeDemoFile } from './launcher/demo-file';
+import { ensureDemoState } from './launcher/demo-state';
+import { apiProcess, controlWorkerProcess, hostAgentProcess } from './launcher/engine-processes';
+import { assertPortFree } from './launcher/ports';
+import { waitForApi, waitForHostsOnline } from './launcher/readiness';
+import { Supervisor } from './launcher/supervisor';
+import { startTemporal } from './launcher/temporal';
+
+const say = (text: string): void => console.log(`lease-engine | ${text}`);
+
+const ENGINE = ['api', 'control-worker'];
+const HOSTS = DEMO_PROVIDERS.flatMap((provider) => provider.hosts.map((host) => host.hostId));
+
+async function checkPorts(config: Config): Promise<void> {
+  await assertPortFree(config.API_HOST, config.API_PORT, 'API_PORT');
+  if (config.DATABASE_URL === undefined) await assertPortFree('127.0.0.1', config.PGLITE_PORT, 'PGLITE_PORT');
+  if (config.TEMPORAL_ADDRESS === undefined) {
+    await assertPortFree('127.0.0.1', config.TEMPORAL_PORT, 'TEMPORAL_PORT');
+    await assertPortFree('127.0.0.1', config.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT');
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  await mkdir(config.dataDir, { recursive: true });
+  await checkPorts(config);
+
+  let demo: DemoFile | undefined;
+  // A restarted process has a new pid, a dead host agent none: keep data/demo.json telling the truth.
+  const rewriteDemoFile = () => {
+    if (demo) writeDemoFile(config.dataDir, withPids(demo, supervisor));
+  };
+  const supervisor = new Supervisor({ onSpawn: rewriteDemoFile, onExit: rewriteDemoFile });
+  // Whatever ends this process (an uncaught error, a forced exit), its children end with it.
+  process.on('exit', () => supervisor.killAllNow());
+  let postgres: EmbeddedPostgres | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      say('stopping');
+      await supervisor.stop([...HOSTS, ...ENGINE]);
+      await supervisor.stop(['temporal']);
+      await postgres?.close();
+    })());
+  // `on`, not `once`: a terminal's Ctrl-C reaches us twice (directly and relayed by npm/tsx), and a second
+  // signal must not kill the launcher halfway through the ordered stop.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      stop().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (databaseUrl === undefined) {
+      postgres = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.PGLITE_PORT });
+      databaseUrl = postgres.url;
+      say(`embedded PostgreSQL (PGlite) on ${databaseUrl}, data in ${config.dataDir}/pglite`);
+    }
+    const db = createDb(databaseUrl, { max: 2 });
+    const state = await (async () => {
+      try {
+        await migrateToLatest(db);
+        return await ensureDemoState(db, config.dataDir);
+      } finally {
+        await db.destroy();
+      }
+    })();
+
+    const temporal = await startTemporal(config, supervisor);
+    say(`Temporal at ${temporal.address}`);
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATA_DIR: config.dataDir,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporal.address,
+      API_URL: config.apiUrl,
+    };
+    supervisor.start(apiProcess(env));
+    supervisor.start(controlWorkerProcess(env));
+    // Restarted, but crash-looping during start-up means a setting or a bug, not bad luck: say so.
+    const crashLooping = () => ENGINE.find((name) => supervisor.restarts(name) >= 3);
+    await waitForApi(config.apiUrl, { deadProcess: crashLooping });
+
+    // Whole seconds: the database may keep heartbeat times at a coarser precision than Date.now().
+    const hostsStarted = new Date(Math.floor(Date.now() / 1000) * 1000);
+    for (const provider of DEMO_PROVIDERS) {
+      const providerKey = state.providers[provider.key]?.apiKey ?? '';
+      for (const host of provider.hosts) {
+        supervisor.start(hostAgentProcess({ host, providerKey, apiUrl: config.apiUrl, temporalAddress: temporal.address, dataDir: config.dataDir }, env));
+      }
+    }
+    await waitForHostsOnline(config.apiUrl, HOSTS, hostsStarted, {
+      deadProcess: () => HOSTS.find((hostId) => supervisor.pid(hostId) === undefined),
+    }).catch((error: Error) => {
+      throw new Error(
+        `${error.message}. If data/demo-state.json was removed while the database was kept, the hosts belong to ` +
+          `providers that no longer exist: remove ${config.dataDir} to start afresh.`,
+      );
+    });
+
+    demo = {
+      apiUrl: config.apiUrl,
+      temporalUiUrl: temporal.uiUrl,
+      heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+      queueTimeoutSeconds: config.QUEUE_TIMEOUT_SECONDS,
+      demoImage: config.DEMO_IMAGE,
+      customers: DEMO_CUSTOMERS.map(({ key }) => state.customers[key]).flatMap((c) => (c ? [c] : [])),
+      hosts: DEMO_PROVIDERS.flatMap((provider) =>
+        provider.hosts.map((host) => ({
+          hostId: host.hostId,
+          providerId: state.providers[provider.key]?.id ?? '',
+          tier: provider.tier,
+          gpus: host.gpus.map(({ model, count, vramGb, pricePerGpuHour }) => ({ model, count, vramGb, pricePerGpuHour })),
+          pid: null,
+        })),
+      ),
+      processes: { temporal: null, api: null, controlWorker: null },
+    };
+    writeDemoFile(config.dataDir, withPids(demo, supervisor));
+    printBanner(demo, config);
+  } catch (error) {
+    console.error(`lease-engine | start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+    await stop();
+    process.exit(1);
+  }
+}
+
+function withPids(demo: DemoFile, supervisor: Supervisor): DemoFile {
+  return {
+    ...demo,
+    hosts: demo.hosts.map((host) => ({ ...host, pid: supervisor.pid(host.hostId) ?? null })),
+    processes: {
+      temporal: supervisor.pid('temporal') ?? null,
+      api: supervisor.pid('api') ?? null,
+      controlWorker: supervisor.pid('control-worker') ?? null,
+    },
+  };
+}
+
+function printBanner(demo: DemoFile, config: Config): void {
+  const lines = [
+    '',
+    'lease-engine is running.',
+    `  API:          ${demo.apiUrl}   (OpenAPI: ${demo.apiUrl}/openapi.json)`,
+    `  Temporal UI:  ${demo.temporalUiUrl ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}`,
+    ...demo.customers.map((customer) => `  Customer ${customer.name.padEnd(14)} API key: ${customer.apiKey}`),
+    `  Hosts:        ${demo.hosts.map((host) => `${host.hostId} (tier ${host.tier})`).join(', ')}`,
+    `  Demo image:   ${demo.demoImage}`,
+    `  Details:      ${demoFilePath(config.dataDir)}`,
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+void main();
