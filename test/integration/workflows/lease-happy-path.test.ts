@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
 import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
+import { recordHistory } from '../../support/histories';
 
 let engine: TestEngine;
 const docker = new Docker();
@@ -23,7 +24,7 @@ afterAll(async () => engine?.stop());
 const leaseContainers = async (leaseId: string) =>
   docker.listContainers({ all: true, filters: { label: [`lease-engine.lease=${leaseId}`] } });
 
-test('a 2-GPU lease runs its containers, proves its seconds and completes', async () => {
+test('a 2-GPU lease runs its containers, proves its seconds and completes at its end', async () => {
   const created = await engine.request('POST', '/v1/leases', {
     gpuModel: 'H100', gpuCount: 2, minTier: 2, maxPricePerGpuHour: '3.00', durationSeconds: 60, image: DEMO_IMAGE, command: SLEEP_FOREVER,
   });
@@ -36,20 +37,34 @@ test('a 2-GPU lease runs its containers, proves its seconds and completes', asyn
   }, 30_000, 'lease running');
   // Tier 2 asked, price cap 3.00: the tier-1 GPUs at 3.20 are over the cap, so both land on tier 2.
   expect(running.assignments).toHaveLength(2);
+  expect(running.assignments.map((a: { rank: number }) => a.rank).sort()).toEqual([0, 1]);
   for (const a of running.assignments) {
-    expect(a.hostId).toBe('hp-t2-a');
-    expect(a.tier).toBe(2);
+    expect(a).toMatchObject({ hostId: 'hp-t2-a', tier: 2, epoch: expect.any(Number), endedAt: null });
   }
   const containers = await leaseContainers(leaseId);
   expect(containers.filter((c) => c.State === 'running')).toHaveLength(2);
 
   // Operators find it in the Temporal UI by its search attributes.
   const handle = engine.temporal.client.workflow.getHandle(leaseWorkflowId(leaseId));
-  const description = await handle.describe();
-  expect(description.searchAttributes.LeaseStatus).toEqual(['running']);
+  const attributes = (await handle.describe()).searchAttributes;
+  expect(attributes).toMatchObject({ LeaseStatus: ['running'], GpuModel: ['H100'], GpuTier: [2], FailoverCount: [0] });
+  expect(attributes.ProviderIds).toEqual([engine.providers.get('hp-cedar')!.id]);
 
-  // Shorten the wait: cancel is covered elsewhere; here the lease runs two periods, then we cut it.
-  await new Promise((resolve) => setTimeout(resolve, 7_000));
-  const mid = (await engine.request('GET', `/v1/leases/${leaseId}`)).body;
-  for (const a of mid.assignments) expect(a.verifiedSeconds).toBeGreaterThanOrEqual(3);
-}, 90_000);
+  const done = await waitFor(async () => {
+    const lease = (await engine.request('GET', `/v1/leases/${leaseId}`)).body;
+    return lease.status === 'completed' && lease;
+  }, 90_000, 'lease completed');
+  expect(done.endReason).toBe('duration elapsed');
+  const runSeconds = (Date.parse(done.endedAt) - Date.parse(done.startedAt)) / 1000;
+  expect(runSeconds).toBeGreaterThanOrEqual(60);
+  for (const a of done.assignments) {
+    expect(a.endReason).toBe('lease_completed');
+    // 1 s receipts over a 60 s lease: nearly all of it is proven, never more than it ran.
+    expect(a.verifiedSeconds).toBeGreaterThanOrEqual(50);
+    expect(a.verifiedSeconds).toBeLessThanOrEqual(61);
+  }
+  expect(await leaseContainers(leaseId)).toHaveLength(0);
+  const offers = (await engine.request('GET', '/v1/offers?gpuModel=H100')).body as { tier: number; available: number }[];
+  expect(offers.find((o) => o.tier === 2)?.available).toBe(2);
+  await recordHistory(handle, 'lease-completed');
+}, 150_000);
