@@ -1,5 +1,11 @@
-# Hook for the escrow program's toolchain (rustc-web, sbpf-linker) and its SBF build. Issue 4 wires it:
-# programs/ is being written now, and its build recipe lives in shared/TOOLCHAIN.md.
+# The escrow program (programs/lease_escrow) built to SBF. scripts/build-program.sh installs its toolchain
+# when missing (Debian rustc-web, sbpf-linker) and skips the build while the sources are unchanged.
 setup_solana_program() {
-  step_skipped "issue 4"
+  local out
+  out=$(bash scripts/build-program.sh 2>&1) || { echo "$out" >&2; die "building programs/lease_escrow failed"; }
+  if grep -q "up to date" <<<"$out"; then
+    step_skipped "lease_escrow.so up to date"
+  else
+    step_done "built programs/lease_escrow/target/deploy/lease_escrow.so"
+  fi
 }

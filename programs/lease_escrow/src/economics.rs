@@ -1,0 +1,249 @@
+//! The lease's money, as small pure functions with no account in sight (after nosana-jobs: deposit, pay, refund).
+//!
+//! Every amount is in the mint's base units. A settlement pays each provider its gross amount less the fee; the
+//! fee is `floor(gross × fee_bps / 10000)`, of which `floor(fee × burn_bps / 10000)` is burned and the rest goes to
+//! the treasury. All of it is exact integer arithmetic, so nothing is lost or invented:
+//! `to_provider + to_treasury + to_burn = gross` exactly.
+//!
+//! Only u64 arithmetic: LLVM's BPF backend has no 128-bit multiply or divide (`__multi3`, `__udivti3`), and a
+//! u64 multiply that checks for overflow lowers to one of them.
+
+use crate::error::EscrowError;
+
+pub const BPS_DENOMINATOR: u64 = 10_000;
+
+/// One settlement transaction pays at most this many providers (DESIGN §6: up to 16; 16 fits in a transaction).
+pub const MAX_PAYOUTS: usize = 16;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeeSplit {
+    pub to_provider: u64,
+    pub to_treasury: u64,
+    pub to_burn: u64,
+}
+
+pub fn valid_bps(fee_bps: u16, burn_bps: u16) -> bool {
+    u64::from(fee_bps) <= BPS_DENOMINATOR && u64::from(burn_bps) <= BPS_DENOMINATOR
+}
+
+/// `floor(amount × bps / 10000)` for `bps ≤ 10000`, without the 80-bit product: with
+/// `amount = q × 10000 + r`, it is `q × bps + floor(r × bps / 10000)`, where `q × bps ≤ amount` and
+/// `r × bps < 10^8`, so neither overflows.
+fn bps_of(amount: u64, bps: u16) -> u64 {
+    let bps = u64::from(bps);
+    let denominator = opaque_denominator();
+    let (q, r) = (amount / denominator, amount % denominator);
+    q * bps + r * bps / denominator
+}
+
+/// 10000, hidden from the optimiser: LLVM turns a division by a constant into a multiply by its reciprocal
+/// that needs the high half of a 128-bit product (`__multi3`), which BPF cannot do; a division by a value it
+/// cannot see is one native `div`.
+#[inline(always)]
+fn opaque_denominator() -> u64 {
+    // SAFETY: a read of a valid, aligned static.
+    unsafe { core::ptr::read_volatile(&BPS_DENOMINATOR) }
+}
+
+pub fn fee_split(gross: u64, fee_bps: u16, burn_bps: u16) -> Result<FeeSplit, EscrowError> {
+    if !valid_bps(fee_bps, burn_bps) {
+        return Err(EscrowError::InvalidBps);
+    }
+    let fee = bps_of(gross, fee_bps);
+    let to_burn = bps_of(fee, burn_bps);
+    Ok(FeeSplit { to_provider: gross - fee, to_treasury: fee - to_burn, to_burn })
+}
+
+/// Whether `spent ≤ rate_per_second × elapsed_seconds`, decided without forming the product: for
+/// `elapsed > 0` it holds exactly when `ceil(spent / elapsed) ≤ rate`. (A multiply checked for overflow, however
+/// it is written, becomes a 128-bit multiply that BPF cannot do.)
+pub fn within_rate(spent: u64, rate_per_second: u64, elapsed_seconds: u64) -> bool {
+    if spent == 0 {
+        return true;
+    }
+    if elapsed_seconds == 0 {
+        return false;
+    }
+    let whole = spent / elapsed_seconds;
+    let ceil = whole + u64::from(!spent.is_multiple_of(elapsed_seconds));
+    ceil <= rate_per_second
+}
+
+/// Seconds since the lease started; a clock that reads before the start counts as no time at all.
+pub fn elapsed_seconds(start_time: i64, now: i64) -> u64 {
+    if now <= start_time {
+        0
+    } else {
+        now.abs_diff(start_time)
+    }
+}
+
+/// When the customer may take the rest back alone. Saturates: a far-off date is as good as never.
+pub fn reclaimable_at(start_time: i64, duration_seconds: u64, grace_seconds: u64) -> i64 {
+    let wait = i64::try_from(duration_seconds.saturating_add(grace_seconds)).unwrap_or(i64::MAX);
+    start_time.saturating_add(wait)
+}
+
+/// What a lease has spent: paid to providers plus fees plus burned.
+pub fn spent(paid_to_providers: u64, fees: u64, burned: u64) -> Result<u64, EscrowError> {
+    paid_to_providers.checked_add(fees).and_then(|s| s.checked_add(burned)).ok_or(EscrowError::ArithmeticOverflow)
+}
+
+/// The cumulative-spend rule of DESIGN §4: never more than the deposit, never faster than the max rate.
+pub fn check_settlement(
+    spent_after: u64,
+    deposited: u64,
+    rate_per_second: u64,
+    elapsed_seconds: u64,
+) -> Result<(), EscrowError> {
+    if spent_after > deposited {
+        return Err(EscrowError::DepositExceeded);
+    }
+    if !within_rate(spent_after, rate_per_second, elapsed_seconds) {
+        return Err(EscrowError::RateExceeded);
+    }
+    Ok(())
+}
+
+/// The sums of one settlement, built payout by payout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettlementTotals {
+    pub gross: u64,
+    pub to_providers: u64,
+    pub to_treasury: u64,
+    pub to_burn: u64,
+}
+
+impl SettlementTotals {
+    pub fn add(&mut self, gross: u64, fee_bps: u16, burn_bps: u16) -> Result<FeeSplit, EscrowError> {
+        let split = fee_split(gross, fee_bps, burn_bps)?;
+        let add = |a: u64, b: u64| a.checked_add(b).ok_or(EscrowError::ArithmeticOverflow);
+        self.gross = add(self.gross, gross)?;
+        self.to_providers = add(self.to_providers, split.to_provider)?;
+        self.to_treasury = add(self.to_treasury, split.to_treasury)?;
+        self.to_burn = add(self.to_burn, split.to_burn)?;
+        Ok(split)
+    }
+}
+
+/// What the customer gets back when the lease ends, and the deposit to record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub amount: u64,
+    /// The deposit, counting tokens sent straight to the vault (not through `top_up`) as deposited, so that the
+    /// books still balance: `paid + fees + burned + refunded = deposited`.
+    pub deposited: u64,
+}
+
+pub fn refund(deposited: u64, spent: u64, vault_balance: u64) -> Result<Refund, EscrowError> {
+    let unspent = deposited.checked_sub(spent).ok_or(EscrowError::ArithmeticOverflow)?;
+    if vault_balance < unspent {
+        return Err(EscrowError::VaultBalanceMismatch);
+    }
+    let deposited = spent.checked_add(vault_balance).ok_or(EscrowError::ArithmeticOverflow)?;
+    Ok(Refund { amount: vault_balance, deposited })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_split_is_exact_and_floors() {
+        // 2.5% fee of 1_000_001 = 25_000.025 → 25_000; 40% of that is burned.
+        let s = fee_split(1_000_001, 250, 4_000).unwrap();
+        assert_eq!(s, FeeSplit { to_provider: 975_001, to_treasury: 15_000, to_burn: 10_000 });
+        for gross in [0, 1, 7, 399, 10_000, 123_456_789, u64::MAX] {
+            for (fee, burn) in [(0, 0), (1, 1), (250, 5_000), (9_999, 3), (10_000, 10_000)] {
+                let s = fee_split(gross, fee, burn).unwrap();
+                assert_eq!(
+                    u128::from(s.to_provider) + u128::from(s.to_treasury) + u128::from(s.to_burn),
+                    u128::from(gross)
+                );
+            }
+        }
+        let small = fee_split(39, 250, 5_000).unwrap();
+        assert_eq!(small, FeeSplit { to_provider: 39, to_treasury: 0, to_burn: 0 });
+    }
+
+    #[test]
+    fn fee_split_refuses_shares_above_the_whole() {
+        assert_eq!(fee_split(100, 10_001, 0), Err(EscrowError::InvalidBps));
+        assert_eq!(fee_split(100, 0, 10_001), Err(EscrowError::InvalidBps));
+        assert!(!valid_bps(u16::MAX, 0));
+    }
+
+    /// The reference: the exact product and quotient in u128, which the host has.
+    fn exact_bps_of(amount: u64, bps: u16) -> u64 {
+        (u128::from(amount) * u128::from(bps) / 10_000) as u64
+    }
+
+    #[test]
+    fn bps_of_equals_the_exact_quotient() {
+        let amounts = [0, 1, 9_999, 10_000, 10_001, 123_456_789_012, u64::MAX - 1, u64::MAX];
+        for amount in amounts.into_iter().chain((0..2_000u64).map(|i| i * 7_919 + i * i * 104_729)) {
+            for bps in [0, 1, 2, 250, 3_333, 5_000, 9_999, 10_000] {
+                assert_eq!(bps_of(amount, bps), exact_bps_of(amount, bps), "{amount} × {bps}");
+            }
+        }
+    }
+
+    #[test]
+    fn within_rate_equals_the_exact_comparison() {
+        let values =
+            [0, 1, 2, 3, 59, 60, 61, 3_600, 1 << 31, 1 << 32, (1 << 32) + 1, u64::MAX / 3, u64::MAX - 1, u64::MAX];
+        for spent in values {
+            for rate in values {
+                for elapsed in values {
+                    let exact = u128::from(spent) <= u128::from(rate) * u128::from(elapsed);
+                    assert_eq!(within_rate(spent, rate, elapsed), exact, "{spent} ≤ {rate} × {elapsed}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn elapsed_counts_only_forward_time() {
+        assert_eq!(elapsed_seconds(100, 160), 60);
+        assert_eq!(elapsed_seconds(100, 40), 0);
+        assert_eq!(elapsed_seconds(i64::MIN, i64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn reclaim_time_saturates() {
+        assert_eq!(reclaimable_at(1_000, 3_600, 600), 5_200);
+        assert_eq!(reclaimable_at(i64::MAX - 5, 10, 0), i64::MAX);
+        assert_eq!(reclaimable_at(0, u64::MAX, u64::MAX), i64::MAX);
+        assert_eq!(reclaimable_at(-100, 40, 50), -10);
+    }
+
+    #[test]
+    fn settlement_stays_under_deposit_and_rate() {
+        assert_eq!(check_settlement(600, 1_000, 10, 60), Ok(()));
+        assert_eq!(check_settlement(601, 1_000, 10, 60), Err(EscrowError::RateExceeded));
+        assert_eq!(check_settlement(1_001, 1_000, 1_000, 60), Err(EscrowError::DepositExceeded));
+        assert_eq!(check_settlement(1, 1_000, 10, 0), Err(EscrowError::RateExceeded));
+        assert_eq!(check_settlement(0, 0, 0, 0), Ok(()));
+    }
+
+    #[test]
+    fn totals_add_up_and_catch_overflow() {
+        let mut t = SettlementTotals::default();
+        let a = t.add(1_000, 500, 2_000).unwrap();
+        let b = t.add(3, 500, 2_000).unwrap();
+        assert_eq!(a, FeeSplit { to_provider: 950, to_treasury: 40, to_burn: 10 });
+        assert_eq!(b, FeeSplit { to_provider: 3, to_treasury: 0, to_burn: 0 });
+        assert_eq!(t, SettlementTotals { gross: 1_003, to_providers: 953, to_treasury: 40, to_burn: 10 });
+        assert_eq!(t.add(u64::MAX, 0, 0), Err(EscrowError::ArithmeticOverflow));
+        assert_eq!(spent(u64::MAX, 1, 0), Err(EscrowError::ArithmeticOverflow));
+    }
+
+    #[test]
+    fn refund_returns_the_rest_and_keeps_the_books_balanced() {
+        assert_eq!(refund(1_000, 400, 600), Ok(Refund { amount: 600, deposited: 1_000 }));
+        // 5 tokens sent straight to the vault are refunded and counted as deposited.
+        assert_eq!(refund(1_000, 400, 605), Ok(Refund { amount: 605, deposited: 1_005 }));
+        assert_eq!(refund(1_000, 400, 599), Err(EscrowError::VaultBalanceMismatch));
+        assert_eq!(refund(1_000, 1_001, 0), Err(EscrowError::ArithmeticOverflow));
+    }
+}
