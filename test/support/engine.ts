@@ -49,6 +49,7 @@ export interface TestEngine {
   customers: { id: string; apiKey: string }[];
   providers: Map<string, { id: string; tier: number }>;
   hostProcesses: Map<string, ChildProcess>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON answers field by field
   request(method: string, url: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: any }>;
   killHost(hostId: string): void;
   stop(): Promise<void>;

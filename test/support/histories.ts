@@ -6,11 +6,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '../replay/histories');
 
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
-  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), JSON.stringify(history, null, 1));
+  // Proto3 JSON, the format `temporal workflow show --output json` writes and the replayer reads.
+  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
 }

@@ -62,7 +62,6 @@ test('a killed host fails over to another tier-1 provider and its unproven secon
   // Let the period with the loss be verified, then look at what the lost host was credited.
   const settled = await waitFor(async () => {
     const lease = (await engine.request('GET', `/v1/leases/${leaseId}`)).body;
-    const lost = (lease.assignments as AssignmentView[]).find((a) => a.assignmentId === first!.assignmentId)!;
     const live = (lease.assignments as AssignmentView[]).find((a) => a.assignmentId === replacement.assignmentId)!;
     return live.verifiedSeconds > 0 && lease;
   }, 30_000, 'period after failover verified');

@@ -1,0 +1,90 @@
+/**
+ * What a customer does to a lease besides waiting for it: extend, cancel, ask for more than there is;
+ * and what the engine does when a start fails half-way (the saga's compensation).
+ */
+import Docker from 'dockerode';
+import { leaseWorkflowId } from '../../../workflows/messages';
+import type { TestEngine } from '../../support/engine';
+import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
+import { recordHistory } from '../../support/histories';
+
+let engine: TestEngine;
+const docker = new Docker();
+
+beforeAll(async () => {
+  engine = await startEngine({
+    queueTimeoutSeconds: 3,
+    hosts: [
+      { hostId: 'ct-a', provider: 'ct-atlas', tier: 1, gpus: 'RTX4090:24:0.90x1,A100:80:2.00x2,L40S:48:1.10x1' },
+      { hostId: 'ct-b', provider: 'ct-cedar', tier: 2, gpus: 'L40S:48:0.80x1' },
+    ],
+  });
+});
+afterAll(async () => engine?.stop());
+
+const lease = async (id: string) => (await engine.request('GET', `/v1/leases/${id}`)).body;
+const post = (body: Record<string, unknown>) =>
+  engine.request('POST', '/v1/leases', { maxPricePerGpuHour: '5', durationSeconds: 60, image: DEMO_IMAGE, command: SLEEP_FOREVER, minTier: 3, ...body });
+const containersOf = (leaseId: string) => docker.listContainers({ all: true, filters: { label: [`lease-engine.lease=${leaseId}`] } });
+const freeGpus = async (model: string) =>
+  ((await engine.request('GET', `/v1/offers?gpuModel=${model}`)).body as { available: number }[]).reduce((n, o) => n + o.available, 0);
+
+test('extend moves the end by exactly the seconds asked; cancel stops the containers and frees the GPU', async () => {
+  const { body } = await post({ gpuModel: 'RTX4090', gpuCount: 1 });
+  const running = await waitFor(async () => { const l = await lease(body.id); return l.status === 'running' && l; }, 30_000, 'running');
+  const endsAt = Date.parse(running.endsAt);
+
+  const extended = await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 120 });
+  expect(extended.status).toBe(200);
+  expect(extended.body.durationSeconds).toBe(180);
+  expect(Date.parse(extended.body.endsAt) - endsAt).toBe(120_000);
+  expect((await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 0 })).status).toBeGreaterThanOrEqual(400);
+  expect((await lease(body.id)).durationSeconds).toBe(180);
+
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const cancelled = await engine.request('POST', `/v1/leases/${body.id}/cancel`);
+  expect([200, 202]).toContain(cancelled.status);
+  const ended = await waitFor(async () => { const l = await lease(body.id); return l.status === 'cancelled' && l; }, 30_000, 'cancelled');
+  expect(ended.endReason).toBe('cancelled by customer');
+  expect(ended.assignments[0]).toMatchObject({ endReason: 'lease_cancelled', endedAt: expect.any(String) });
+  // Receipts signed up to the cancel are paid: cancellation hands them back from the host.
+  expect(ended.assignments[0].verifiedSeconds).toBeGreaterThanOrEqual(2);
+  expect(await containersOf(body.id)).toHaveLength(0);
+  expect(await freeGpus('RTX4090')).toBe(1);
+  expect((await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 60 })).status).toBe(409);
+  await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-extended-then-cancelled');
+}, 90_000);
+
+test('a lease asking for more GPUs than exist fails after the queue timeout, naming what was missing', async () => {
+  const { body, status } = await post({ gpuModel: 'A100', gpuCount: 3 });
+  expect(status).toBe(201);
+  const failed = await waitFor(async () => { const l = await lease(body.id); return l.status === 'failed' && l; }, 30_000, 'failed');
+  expect(failed.endReason).toMatch(/no capacity within 3 s: needs 3 free A100 GPUs/);
+  expect(failed.endReason).toMatch(/2 available/);
+  expect(failed.assignments).toHaveLength(0);
+  expect(await freeGpus('A100')).toBe(2);
+  await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-no-capacity');
+}, 60_000);
+
+test('cancel while still waiting for capacity ends the lease at once', async () => {
+  const { body } = await post({ gpuModel: 'A100', gpuCount: 3 });
+  await waitFor(async () => (await lease(body.id)).status === 'reserving', 10_000, 'reserving');
+  const cancelled = await engine.request('POST', `/v1/leases/${body.id}/cancel`);
+  expect(cancelled.status).toBe(200);
+  expect((await lease(body.id)).status).toBe('cancelled');
+}, 60_000);
+
+test('a start that fails half-way stops what started and releases every GPU', async () => {
+  // ct-b dies after its last heartbeat: still eligible for a moment, but nobody will start its container.
+  engine.killHost('ct-b');
+  const { body } = await post({ gpuModel: 'L40S', gpuCount: 2 });
+  const failed = await waitFor(async () => { const l = await lease(body.id); return l.status === 'failed' && l; }, 60_000, 'failed');
+  expect(failed.endReason).toMatch(/container start failed on host ct-b/);
+  for (const a of failed.assignments) expect(a.endedAt).not.toBeNull();
+  expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-a').endReason).toBe('lease_failed');
+  expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-b').endReason).toBe('start_failed');
+  expect(await containersOf(body.id)).toHaveLength(0);
+  const gpus = await engine.database.db.selectFrom('gpus').select(['status', 'lease_id']).where('model', '=', 'L40S').execute();
+  expect(gpus).toEqual([{ status: 'free', lease_id: null }, { status: 'free', lease_id: null }]);
+  await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-start-compensated');
+}, 90_000);
