@@ -5,6 +5,10 @@ const transformIgnorePatterns = ['/node_modules/(?!kysely/)'];
 module.exports = {
   // Integration tests start real servers and run leases for seconds; a per-project value is ignored by jest.
   testTimeout: 120000,
+  // Each test file in a fresh worker process: Temporal's native worker runtime does not survive being
+  // loaded again by jest's per-file module registry in one process (it aborts with a corrupted async hook
+  // stack), so a worker that ran a file is always recycled.
+  workerIdleMemoryLimit: '1MB',
   projects: [
     {
       displayName: 'unit',

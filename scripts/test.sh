@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Type-check, lint, then every test. Jest runs in band: the machine has 2 cores and the integration
-# tests start real servers (PostgreSQL, Temporal, Docker containers). Extra arguments go to jest.
+# Type-check, lint, then every test. One test file at a time: the machine has 2 cores and the integration
+# tests start real servers (PostgreSQL, Temporal, Docker containers) and time heartbeats. Not --runInBand:
+# files must run in worker processes that jest recycles (see jest.config.js). Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +15,4 @@ timed() {
 
 timed "tsc" npx tsc --noEmit -p .
 timed "eslint" npx eslint .
-timed "jest" npx jest --runInBand "$@"
+timed "jest" npx jest --maxWorkers=1 "$@"

@@ -108,6 +108,8 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     );
     hostProcesses.set(plan.hostId, child);
   }
+  // A test process that dies without stop() must not leave agents polling a dead server.
+  process.once('exit', () => hostProcesses.forEach((child) => child.kill('SIGKILL')));
 
   const request = async (method: string, url: string, body?: unknown, apiKey = customers[0]!.apiKey) => {
     const response = await fetch(`${api.url}${url}`, {
