@@ -5,7 +5,8 @@
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { CONTROL_TASK_QUEUE } from '../../activities/contracts';
 import { createControlActivities } from '../../activities/control';
