@@ -23,7 +23,9 @@ function requestLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = res.statusCode >= 500 ? 'error' : 'info';
+      // Every host heartbeats every few seconds: a successful one is routine, not news.
+      const routine = res.statusCode < 400 && req.method === 'POST' && req.path.endsWith('/heartbeat');
+      const level = res.statusCode >= 500 ? 'error' : routine ? 'debug' : 'info';
       logger[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();

@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,11 +25,14 @@ import type { LeaseRun } from './placement';
 import { dispatchAll, reserve, stopContainer } from './placement';
 import { runPeriod } from './supervision';
 
+/** Patch: a cancel's answer waits until the terminal status is recorded in PostgreSQL. */
+const CANCEL_ANSWERS_AFTER_READ_MODEL = 'cancel-answers-after-read-model';
+
 /** A period shorter than this at the lease's end is not worth a round of supervision. */
 const END_SLACK_MS = 500;
 
 export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseState): Promise<LeaseSnapshot> {
-  const run: LeaseRun = { input, state: carried ?? initialState(input), failure: null, failoversInFlight: 0 };
+  const run: LeaseRun = { input, state: carried ?? initialState(input), failure: null, failoversInFlight: 0, closed: false };
   const { state } = run;
   let periodScope: CancellationScope | null = null;
 
@@ -58,7 +62,10 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
         state.cancelRequested = true;
         periodScope?.cancel();
       }
-      await condition(() => isTerminal(state.status));
+      // Answer once the read model says so too, so the caller's next GET agrees with this answer.
+      // Leases cancelled before this change answered at the terminal status already (their histories say so).
+      const afterReadModel = patched(CANCEL_ANSWERS_AFTER_READ_MODEL);
+      await condition(() => (afterReadModel ? run.closed : isTerminal(state.status)));
       return { status: state.status };
     },
     {
@@ -133,6 +140,7 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
 
 async function finish(run: LeaseRun, status: 'completed' | 'cancelled' | 'failed', reason: string): Promise<LeaseSnapshot> {
   await CancellationScope.nonCancellable(() => setStatus(run.input, run.state, status, { endReason: reason, endedAt: now() }));
+  run.closed = true;
   await condition(allHandlersFinished);
   return snapshot(run.input.leaseId, run.state);
 }

@@ -17,6 +17,8 @@ export interface LeaseRun {
   /** Set when the lease cannot go on (no replacement found); the main loop closes it as failed. */
   failure: string | null;
   failoversInFlight: number;
+  /** True once the terminal status is recorded everywhere: a cancel answers only then. */
+  closed: boolean;
 }
 
 const RESERVATION_RETRY_MS = 1000;

@@ -5,12 +5,15 @@
 import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from '../../infra/config';
+import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { createDb } from '../../infra/db/connection';
 import { createControlWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = pino({ name: 'control-worker', level: config.LOG_LEVEL });
+  // The SDK reports worker states and bundle statistics at INFO: operators need its warnings, not those.
+  installSdkLogger(log, log.isLevelEnabled('debug') ? 'DEBUG' : 'WARN');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the control worker (npm start sets it)');
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
   const db = createDb(config.DATABASE_URL);

@@ -2,21 +2,12 @@
  * `npm run host-agent -- --host-id <id> …`: the process a provider runs on each GPU machine.
  * Exit codes: 0 after a signal, 2 for a bad command line (the message names the option), 1 otherwise.
  */
-import type { LogLevel } from '@temporalio/common';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { CommanderError } from 'commander';
 import pino from 'pino';
+import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { runHostAgent } from './agent';
 import type { HostAgentOptions } from './options';
 import { parseHostAgentOptions, UsageError } from './options';
-
-const SDK_LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-  TRACE: 'trace',
-  DEBUG: 'debug',
-  INFO: 'info',
-  WARN: 'warn',
-  ERROR: 'error',
-};
 
 function usageExit(message: string): never {
   process.stderr.write(`host-agent: ${message}\n`);
@@ -35,12 +26,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { service: 'host-agent', hostId: options.hostId } });
   // The SDK's own logs go through pino too (JSON on stdout); we handle signals ourselves so that a
   // signal during start-up (registration, Temporal connection) also ends the process cleanly.
-  Runtime.install({
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
-      logger[SDK_LEVELS[level]]({ ...meta, sdk: 'temporal' }, message);
-    }),
-    shutdownSignals: [],
-  });
+  installSdkLogger(logger);
 
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
