@@ -22,7 +22,7 @@ import { publishSearchAttributes, setStatus } from './lease-status';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
 import { MAX_EXTEND_SECONDS, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
 import type { LeaseRun } from './placement';
-import { dispatchAll, reserve, stopContainer } from './placement';
+import { dispatchAll, errorMessage, reserve, stopContainer } from './placement';
 import { runPeriod } from './supervision';
 
 /** Patch: a cancel's answer waits until the terminal status is recorded in PostgreSQL. */
@@ -86,7 +86,13 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
     const until = periodEnd(state, now(), input.timings.settlementPeriodSeconds);
     if (until - now() < END_SLACK_MS) break;
     periodScope = new CancellationScope();
-    await runPeriod(run, periodScope, until);
+    try {
+      await runPeriod(run, periodScope, until);
+    } catch (err) {
+      // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
+      // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
+      run.failure = `internal error: ${errorMessage(err)}`;
+    }
     periodScope = null;
     if (workflowInfo().continueAsNewSuggested && !state.cancelRequested && run.failure === null) {
       // Handlers must not be cut off mid-way; the state goes on whole to the next run.
