@@ -3,6 +3,7 @@
  * `import type`, workers implement them (control activities in activities/*.activities.ts on
  * `lease-control`, host activities in workers/host-agent on `host-<hostId>`).
  */
+import type { ProviderPayout } from '../domain/billing';
 import type { AssignmentEndReason, LeaseStatus, ReservedGpu } from '../domain/lease';
 import type { ChainTip, ContainerState, ProofReceipt } from '../domain/proof-receipt';
 import type { Tier } from '../domain/tier';
@@ -96,6 +97,94 @@ export interface ControlActivities {
   /** Verifies signatures, chain, epoch, timing and sampled challenge answers; records what is valid. */
   verifyPeriodReceipts(input: VerifyPeriodInput): Promise<AssignmentVerification[]>;
   markHostLost(input: { hostId: string }): Promise<void>;
+}
+
+// ---------- escrow (Solana, lease_escrow) ----------
+// Amounts are token base units as decimal integer strings. Every escrow activity is idempotent on its key
+// (the lease for open and refund, (lease, period) for settlements, (lease, topUpId) for top-ups): a retry
+// returns what the first call did and never moves money twice.
+
+export type { ProviderPayout };
+
+export interface OpenEscrowInput {
+  leaseId: string;
+  customerId: string;
+  /** domain/money depositFor(maxPricePerGpuHour, gpuCount, durationSeconds). */
+  deposit: string;
+  /** domain/billing maxRatePerSecond(maxPricePerGpuHour, gpuCount). */
+  maxRatePerSecond: string;
+  durationSeconds: number;
+}
+
+export interface OpenEscrowResult {
+  /** The Lease account (PDA), base58: where a customer finds its escrow to `reclaim` it. */
+  address: string;
+  deposited: string;
+}
+
+export interface SettlePeriodInput {
+  leaseId: string;
+  /** From 1, strictly increasing per lease; the close takes the next one. */
+  period: number;
+  /** domain/billing periodPayouts(...).payouts: at most 16, one per provider. */
+  payouts: ProviderPayout[];
+  /** domain/billing receiptsDigest(...) of the period's receipt hashes (64 hex characters). */
+  receiptsDigest: string;
+}
+
+export interface SettlementPayoutRecord {
+  providerId: string;
+  tokenAccount: string;
+  seconds: number;
+  /** gross = net (to the provider) + fee (to the treasury) + burn, as the program split it. */
+  gross: string;
+  net: string;
+  fee: string;
+  burn: string;
+}
+
+export interface SettlementRecord {
+  leaseId: string;
+  period: number;
+  kind: 'settle' | 'close';
+  signature: string;
+  receiptsDigest: string;
+  payouts: SettlementPayoutRecord[];
+  gross: string;
+  net: string;
+  fee: string;
+  burned: string;
+}
+
+export type CloseEscrowRecord = SettlementRecord & { refunded: string };
+
+export interface TopUpEscrowInput {
+  leaseId: string;
+  /** Idempotency key, e.g. the extend update's id: one top-up per id, whatever retries happen. */
+  topUpId: string;
+  amount: string;
+  /** Seconds the lease's end (and its reclaim date) moves back; 0 for money only. */
+  extendSeconds: number;
+}
+
+export interface TopUpEscrowResult {
+  signature: string;
+  /** The escrow's deposit and duration after the top-up, as the chain has them. */
+  deposited: string;
+  durationSeconds: number;
+}
+
+export interface EscrowActivities {
+  /** The customer's deposit into a new escrow (customer-signed). */
+  openEscrow(input: OpenEscrowInput): Promise<OpenEscrowResult>;
+  /** One settle transaction paying every provider of the period. */
+  settlePeriod(input: SettlePeriodInput): Promise<SettlementRecord>;
+  /** The last (partial) period's payouts and the refund of the rest, in one transaction. A lease closes once. */
+  closeEscrow(input: SettlePeriodInput): Promise<CloseEscrowRecord>;
+  /** More deposit, and with `extendSeconds` a later end (customer-signed). */
+  topUpEscrow(input: TopUpEscrowInput): Promise<TopUpEscrowResult>;
+  /** A failed start: closes with no payouts, refunding everything; null when no escrow was ever opened. */
+  refundUnstartedEscrow(input: { leaseId: string }): Promise<CloseEscrowRecord | null>;
 }
 
 // ---------- host agent (Docker on the provider's machine) ----------

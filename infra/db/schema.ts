@@ -17,6 +17,8 @@ export interface CustomerTable {
   name: string;
   /** sha256 hex of the API key; the key itself is shown once and never stored. */
   api_key_hash: string;
+  /** base58 Solana wallet that funds the customer's escrows; null until it has one. */
+  wallet_address: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
 }
 
@@ -27,6 +29,8 @@ export interface ProviderTable {
   tier: number;
   /** sha256 hex of the provider key hosts present when they register. */
   api_key_hash: string;
+  /** base58 token account of the payment mint that receives the provider's payouts; null until registered. */
+  payout_token_account: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
 }
 
@@ -117,6 +121,82 @@ export interface ProofReceiptTable {
   body: Json<unknown>;
 }
 
+/** 'opening' while open_lease is signed but not known to have landed. */
+export type EscrowStatus = 'opening' | 'open' | 'closed' | 'reclaimed';
+export type WriteAheadStatus = 'pending' | 'confirmed';
+
+export interface EscrowTable {
+  lease_id: string;
+  /** The Lease PDA, base58. */
+  address: string;
+  vault: string;
+  customer_wallet: string;
+  mint: string;
+  /** Base units; the Lease account's `deposited` (top-ups included) once known. */
+  deposited: BaseUnits;
+  max_rate_per_second: BaseUnits;
+  duration_seconds: BaseUnits;
+  status: EscrowStatus;
+  /** Written before open_lease is sent. */
+  open_signature: string;
+  /** The signed open_lease, base64, and the block height after which it can no longer land. */
+  open_transaction: string | null;
+  open_last_valid_block_height: ColumnType<string | null, string | bigint | number | null, string | bigint | number | null>;
+  closed_signature: string | null;
+  refunded: ColumnType<string, string | bigint | undefined, string | bigint>;
+  created_at: CreatedAt;
+  opened_at: Timestamp | null;
+}
+
+export interface SettlementTable {
+  lease_id: string;
+  period: ColumnType<string, string | bigint | number, string | bigint | number>;
+  kind: 'settle' | 'close';
+  status: WriteAheadStatus;
+  /** The signed transaction's signature, written before it is sent. */
+  signature: string;
+  /** The signed transaction, base64: a retry sends exactly these bytes again while they can still land. */
+  transaction: string;
+  last_valid_block_height: ColumnType<string, string | bigint | number, string | bigint | number>;
+  /** Hex, 32 bytes: domain/billing receiptsDigest. */
+  receipts_digest: string;
+  gross: BaseUnits;
+  /** The treasury's part of the fees (the program's Lease.fees); the burned part is `burned`. */
+  fee: BaseUnits;
+  burned: BaseUnits;
+  refunded: ColumnType<string, string | bigint | undefined, string | bigint>;
+  created_at: CreatedAt;
+  confirmed_at: Timestamp | null;
+}
+
+export interface SettlementPayoutTable {
+  lease_id: string;
+  period: ColumnType<string, string | bigint | number, string | bigint | number>;
+  provider_id: string;
+  token_account: string;
+  seconds: number;
+  /** gross = net (to the provider) + fee (to the treasury) + burn, exactly as the program splits it. */
+  gross: BaseUnits;
+  net: BaseUnits;
+  fee: BaseUnits;
+  burn: BaseUnits;
+}
+
+export interface EscrowTopUpTable {
+  lease_id: string;
+  top_up_id: string;
+  amount: BaseUnits;
+  extend_seconds: BaseUnits;
+  deposited_after: BaseUnits;
+  duration_after: BaseUnits;
+  status: WriteAheadStatus;
+  signature: string;
+  transaction: string;
+  last_valid_block_height: ColumnType<string, string | bigint | number, string | bigint | number>;
+  created_at: CreatedAt;
+  confirmed_at: Timestamp | null;
+}
+
 export interface Database {
   customers: CustomerTable;
   providers: ProviderTable;
@@ -125,6 +205,10 @@ export interface Database {
   leases: LeaseTable;
   assignments: AssignmentTable;
   proof_receipts: ProofReceiptTable;
+  escrows: EscrowTable;
+  settlements: SettlementTable;
+  settlement_payouts: SettlementPayoutTable;
+  escrow_top_ups: EscrowTopUpTable;
 }
 
 export type Customer = Selectable<CustomerTable>;
@@ -136,3 +220,7 @@ export type NewLease = Insertable<LeaseTable>;
 export type LeaseUpdate = Updateable<LeaseTable>;
 export type Assignment = Selectable<AssignmentTable>;
 export type ProofReceiptRow = Selectable<ProofReceiptTable>;
+export type Escrow = Selectable<EscrowTable>;
+export type Settlement = Selectable<SettlementTable>;
+export type SettlementPayout = Selectable<SettlementPayoutTable>;
+export type EscrowTopUp = Selectable<EscrowTopUpTable>;

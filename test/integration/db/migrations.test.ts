@@ -24,6 +24,7 @@ test('migrating again is a no-op and every migration is recorded once', async ()
     '2026_11_25_0001_parties_and_inventory',
     '2026_11_25_0002_leases_and_assignments',
     '2026_11_25_0003_proof_receipts',
+    '2026_11_25_0004_escrow_ledger',
   ]);
 });
 

@@ -1,0 +1,142 @@
+/**
+ * One settlement (settle, or the close that also refunds) as a write-ahead effect: the plan of payouts is
+ * fixed when it is first written, every later signature of it pays exactly the same amounts to the same
+ * token accounts, and whether it landed is decided by the chain.
+ */
+import { hexToBytes } from '@noble/hashes/utils';
+import { PublicKey } from '@solana/web3.js';
+import { MAX_PROVIDERS_PER_SETTLEMENT } from '../domain/billing';
+import {
+  confirmSettlement,
+  findCloseSettlement,
+  findSettlement,
+  insertPendingSettlement,
+  lastLedgerPeriod,
+  pendingTransactionOf,
+  replacePendingSettlement,
+  type SettlementWithPayouts,
+} from '../infra/db/repositories/escrow-ledger.repo';
+import type { Escrow, SettlementPayout } from '../infra/db/schema';
+import { feeSplit, type EscrowConfig } from '../infra/solana/escrow-client';
+import { signTransaction } from '../infra/solana/transaction-delivery';
+import type { WriteAheadEffect } from '../infra/solana/write-ahead';
+import type { SettlePeriodInput } from './contracts';
+import { EscrowStateError, requireEscrow, type EscrowContext } from './escrow-context';
+
+export interface SettlementRequest extends SettlePeriodInput {
+  kind: 'settle' | 'close';
+}
+
+/** Payout rows with the program's split under `config`'s fee and burn shares. */
+function split(rows: Omit<SettlementPayout, 'net' | 'fee' | 'burn'>[], config: EscrowConfig) {
+  const payouts: SettlementPayout[] = rows.map((row) => {
+    const s = feeSplit(BigInt(row.gross), config.feeBps, config.burnBps);
+    return { ...row, net: s.toProvider.toString(), fee: s.toTreasury.toString(), burn: s.toBurn.toString() };
+  });
+  const sum = (key: 'gross' | 'fee' | 'burn') => payouts.reduce((total, p) => total + BigInt(p[key]), 0n).toString();
+  return { payouts, totals: { gross: sum('gross'), fee: sum('fee'), burned: sum('burn') } };
+}
+
+function validate(request: SettlementRequest): void {
+  const where = `${request.kind} of period ${request.period} of lease ${request.leaseId}`;
+  if (!Number.isSafeInteger(request.period) || request.period < 1) throw new EscrowStateError(`${where}: periods are numbered from 1`);
+  if (!/^[0-9a-f]{64}$/i.test(request.receiptsDigest)) throw new EscrowStateError(`${where}: the receipts digest is not 32 bytes of hex`);
+  if (request.payouts.length > MAX_PROVIDERS_PER_SETTLEMENT) {
+    throw new EscrowStateError(`${where}: ${request.payouts.length} payouts, at most ${MAX_PROVIDERS_PER_SETTLEMENT}`);
+  }
+  const providers = new Set(request.payouts.map((p) => p.providerId));
+  if (providers.size !== request.payouts.length) throw new EscrowStateError(`${where}: a provider appears twice`);
+  for (const p of request.payouts) {
+    if (!/^\d+$/.test(p.amount) || BigInt(p.amount) === 0n) throw new EscrowStateError(`${where}: ${p.providerId} is owed "${p.amount}", not a positive amount`);
+    if (!Number.isSafeInteger(p.seconds) || p.seconds < 0) throw new EscrowStateError(`${where}: ${p.providerId} has ${p.seconds} seconds`);
+  }
+}
+
+export function settlementEffect(ctx: EscrowContext, request: SettlementRequest): WriteAheadEffect<SettlementWithPayouts> {
+  const { db, client, leaseId } = { ...ctx, leaseId: request.leaseId };
+  // A close already planned keeps its period, whatever period a retry asks for.
+  let period = request.period;
+  const key = () => ({ leaseId, period });
+
+  const find = async () => {
+    const found = request.kind === 'close' ? await findCloseSettlement(db, leaseId) : await findSettlement(db, leaseId, period);
+    if (found === undefined) return undefined;
+    if (found.settlement.kind !== request.kind) {
+      throw new EscrowStateError(`period ${period} of lease ${leaseId} is already its ${found.settlement.kind}`);
+    }
+    period = Number(found.settlement.period);
+    return found;
+  };
+
+  async function instruction(escrow: Escrow, config: EscrowConfig, digest: string, payouts: SettlementPayout[]) {
+    const params = {
+      settlementAuthority: ctx.settlementAuthority.publicKey,
+      lease: new PublicKey(escrow.address),
+      mint: config.mint,
+      treasury: config.treasury,
+      period: BigInt(period),
+      receiptsDigest: hexToBytes(digest.toLowerCase()),
+      payouts: payouts.map((p) => ({ tokenAccount: new PublicKey(p.token_account), amount: BigInt(p.gross) })),
+    };
+    if (request.kind === 'settle') return client.settle(params);
+    const customer = new PublicKey(escrow.customer_wallet);
+    return client.closeLease({ ...params, customer, customerToken: await ctx.customerTokenAccount(customer) });
+  }
+
+  return {
+    describe: `${request.kind} of period ${period} of lease ${leaseId}`,
+
+    async load() {
+      const found = await find();
+      if (found === undefined) return { state: 'none' };
+      if (found.settlement.status === 'confirmed') return { state: 'confirmed', result: found };
+      return { state: 'pending', tx: pendingTransactionOf(found.settlement) };
+    },
+
+    async signAndRecord(replacing) {
+      const escrow = await requireEscrow(ctx, leaseId, 'open');
+      const config = await ctx.config();
+      if (replacing !== undefined) {
+        const planned = await find();
+        if (planned === undefined) return null;
+        const { payouts, totals } = split(planned.payouts, config);
+        const tx = await signTransaction(ctx.connection, ctx.settlementAuthority,
+          [await instruction(escrow, config, planned.settlement.receipts_digest, payouts)]);
+        return (await replacePendingSettlement(db, { ...key(), dead: replacing }, totals, payouts, tx)) ? tx : null;
+      }
+      validate(request);
+      if (request.kind === 'settle' && (await findCloseSettlement(db, leaseId)) !== undefined) {
+        throw new EscrowStateError(`lease ${leaseId} is closing; period ${period} cannot be settled after its close`);
+      }
+      const accounts = await ctx.payoutAccounts.resolve(request.payouts.map((p) => p.providerId), config.mint);
+      const { payouts, totals } = split(request.payouts.map((p) => ({ lease_id: leaseId, period: String(period),
+        provider_id: p.providerId, token_account: accounts.get(p.providerId)!.toBase58(), seconds: p.seconds, gross: p.amount })), config);
+      const digest = request.receiptsDigest.toLowerCase();
+      const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, [await instruction(escrow, config, digest, payouts)]);
+      const settlement = { lease_id: leaseId, period: String(period), kind: request.kind, receipts_digest: digest, ...totals };
+      return (await insertPendingSettlement(db, settlement, payouts, tx)) ? tx : null;
+    },
+
+    async landed() {
+      const escrow = await requireEscrow(ctx, leaseId, 'open', 'closed');
+      const lease = await client.fetchLease(new PublicKey(escrow.address));
+      if (lease === null || lease.lastPeriod < BigInt(period)) return false;
+      // A later period the ledger confirmed also explains last_period ≥ period: then it says nothing about this one.
+      if (request.kind === 'settle') return (await lastLedgerPeriod(db, leaseId, 'confirmed')) < period;
+      return lease.status === 'closed';
+    },
+
+    async confirm(tx) {
+      if (request.kind === 'close') {
+        const escrow = await requireEscrow(ctx, leaseId, 'open', 'closed');
+        const lease = await client.fetchLease(new PublicKey(escrow.address));
+        if (lease === null) throw new EscrowStateError(`the Lease account of lease ${leaseId} is gone after its close`);
+        await confirmSettlement(db, { ...key(), signature: tx.signature }, { refunded: lease.refunded, deposited: lease.deposited });
+      } else {
+        await confirmSettlement(db, { ...key(), signature: tx.signature });
+      }
+      ctx.log?.info({ leaseId, period, kind: request.kind, signature: tx.signature }, 'settlement confirmed');
+      return (await find())!;
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Crashes and retries around the write-ahead step, staged with the activity's own halves (sign + record
+ * pending, then send) against the real chain node: whatever happened between sending and recording, a
+ * retried settlement pays once, and the program's strictly increasing periods refuse the stale bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import bs58 from 'bs58';
+import { maxRatePerSecond, receiptsDigest } from '../../../domain/billing';
+import { depositFor } from '../../../domain/money';
+import { findEscrow, findSettlement } from '../../../infra/db/repositories/escrow-ledger.repo';
+import {
+  chainBooksBalance,
+  chainSeconds,
+  fundedCustomer,
+  leaseOnChain,
+  leaseRow,
+  payoutAccountOf,
+  providers,
+  startEscrowWorld,
+  tokenBalance,
+  type EscrowWorld,
+} from './escrow-world';
+
+let world: EscrowWorld;
+
+beforeAll(async () => {
+  world = await startEscrowWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+const MAX_PRICE = 36_000_000n; // 10,000 base units per second for one GPU
+const DIGEST = receiptsDigest([]);
+
+async function openInput(durationSeconds = 3600) {
+  const { customerId, tokenAccount } = await fundedCustomer(world, 1_000_000_000n);
+  const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, durationSeconds);
+  return { tokenAccount, input: { leaseId, customerId, deposit: depositFor(MAX_PRICE, 1, durationSeconds).toString(),
+    maxRatePerSecond: maxRatePerSecond(MAX_PRICE, 1).toString(), durationSeconds } };
+}
+
+test('a retried settlement never pays twice, whether the worker died after sending, before sending, or its blockhash ran out', async () => {
+  const { input } = await openInput();
+  const { leaseId } = input;
+  await world.activities.openEscrow(input);
+  const [provider] = (await providers(world, 1)) as [string];
+  await chainSeconds(2);
+  const request = (period: number, amount: string) => ({ leaseId, period, payouts: [{ providerId: provider, amount, seconds: 1 }],
+    receiptsDigest: DIGEST });
+  const paid = async () => tokenBalance(world, (await payoutAccountOf(world, provider))!);
+  const net = (gross: bigint) => gross - (gross * 500n) / 10_000n; // the bootstrap's 5 % fee
+
+  // 1. Sent and landed, then the worker died before recording it: the retry finds it confirmed and sends nothing.
+  const sent = (await world.steps.prepareSettlement(request(1, '5000')))!;
+  expect((await findSettlement(world.fresh.db, leaseId, 1))?.settlement).toMatchObject({ status: 'pending', signature: sent.signature });
+  expect(await world.steps.send(sent)).toEqual({ outcome: 'confirmed' });
+  expect(await paid()).toBe(net(5_000n));
+  const first = await world.activities.settlePeriod(request(1, '5000'));
+  expect(first.signature).toBe(sent.signature);
+  expect((await findSettlement(world.fresh.db, leaseId, 1))?.settlement.status).toBe('confirmed');
+  expect(await paid()).toBe(net(5_000n));
+  expect((await leaseOnChain(world, leaseId)).lastPeriod).toBe(1n);
+
+  // 2. Recorded but never sent: the retry sends exactly the transaction it recorded.
+  const unsent = (await world.steps.prepareSettlement(request(2, '6000')))!;
+  const second = await world.activities.settlePeriod(request(2, '6000'));
+  expect(second.signature).toBe(unsent.signature);
+  expect(await paid()).toBe(net(5_000n) + net(6_000n));
+
+  // 3. Recorded, not sent, and (as the ledger sees it) past its last valid block height: the retry checks the
+  // chain (period 3 not settled), signs a fresh transaction and replaces the pending one.
+  const stale = (await world.steps.prepareSettlement(request(3, '7000')))!;
+  await world.fresh.db.updateTable('settlements').set({ last_valid_block_height: 0 })
+    .where('lease_id', '=', leaseId).where('period', '=', '3').execute();
+  await chainSeconds(1); // a newer blockhash, or the fresh signature would be the same bytes again
+  const third = await world.activities.settlePeriod(request(3, '7000'));
+  expect(third.signature).not.toBe(stale.signature);
+  expect(await paid()).toBe(net(5_000n) + net(6_000n) + net(7_000n));
+  // The backstop: the stale bytes, sent late, are refused by the program and move nothing.
+  expect(await world.steps.send(stale)).toMatchObject({ outcome: 'rejected', failure: { reason: 'PeriodNotIncreasing' } });
+  expect(await paid()).toBe(net(5_000n) + net(6_000n) + net(7_000n));
+
+  // 4. Landed, but the RPC no longer knows its signature (a pruned history) and its blockhash is past: the
+  // Lease's last_period shows it landed, so nothing is signed again.
+  const forgotten = (await world.steps.prepareSettlement(request(4, '1000')))!;
+  expect((await world.steps.send(forgotten)).outcome).toBe('confirmed');
+  const unknown = bs58.encode(randomBytes(64));
+  await world.fresh.db.updateTable('settlements').set({ signature: unknown, last_valid_block_height: 0 })
+    .where('lease_id', '=', leaseId).where('period', '=', '4').execute();
+  expect((await world.activities.settlePeriod(request(4, '1000'))).signature).toBe(unknown);
+  expect(await paid()).toBe(net(5_000n) + net(6_000n) + net(7_000n) + net(1_000n));
+
+  // A retry of any of them, in any order, changes nothing.
+  expect(await world.activities.settlePeriod(request(2, '6000'))).toEqual(second);
+  expect(await world.activities.settlePeriod(request(1, '5000'))).toEqual(first);
+  const close = await world.activities.closeEscrow({ leaseId, period: 5, payouts: [], receiptsDigest: DIGEST });
+  expect(chainBooksBalance(await leaseOnChain(world, leaseId))).toBe(0n);
+  expect(BigInt(close.refunded)).toBe(BigInt(input.deposit) - 19_000n);
+});
+
+test('a settlement above the rate is refused and stays pending; the same transaction lands once time has caught up', async () => {
+  const { input } = await openInput();
+  const { leaseId } = input;
+  await world.activities.openEscrow(input);
+  const [provider] = (await providers(world, 1)) as [string];
+  // Three seconds at the cap: more than the lease can have spent in the second it has been open.
+  const request = { leaseId, period: 1, payouts: [{ providerId: provider, amount: '30000', seconds: 3 }], receiptsDigest: DIGEST };
+  await expect(world.activities.settlePeriod(request)).rejects.toMatchObject({ type: 'RateExceeded', nonRetryable: false });
+  const pending = (await findSettlement(world.fresh.db, leaseId, 1))!.settlement;
+  expect(pending.status).toBe('pending');
+  await chainSeconds(3);
+  const record = await world.activities.settlePeriod(request);
+  expect(record.signature).toBe(pending.signature);
+  expect(await tokenBalance(world, (await payoutAccountOf(world, provider))!)).toBe(30_000n - 1_500n);
+});
+
+test('a failed start whose open_lease is still pending: the pending open lands and is refunded, never sent anew', async () => {
+  const { input, tokenAccount } = await openInput(600);
+  const opening = (await world.steps.prepareOpen(input))!;
+  expect((await findEscrow(world.fresh.db, input.leaseId))).toMatchObject({ status: 'opening', open_signature: opening.signature });
+  const refund = await world.activities.refundUnstartedEscrow({ leaseId: input.leaseId });
+  expect(refund).toMatchObject({ period: 1, kind: 'close', refunded: input.deposit });
+  expect((await findEscrow(world.fresh.db, input.leaseId))).toMatchObject({ status: 'closed', open_signature: opening.signature });
+  expect(await tokenBalance(world, tokenAccount)).toBe(1_000_000_000n);
+  expect(chainBooksBalance(await leaseOnChain(world, input.leaseId))).toBe(0n);
+});
+
+test('a failed start whose open_lease can no longer land drops the escrow and moves nothing', async () => {
+  const { input, tokenAccount } = await openInput(600);
+  await world.steps.prepareOpen(input);
+  await world.fresh.db.updateTable('escrows').set({ open_last_valid_block_height: 0 }).where('lease_id', '=', input.leaseId).execute();
+  expect(await world.activities.refundUnstartedEscrow({ leaseId: input.leaseId })).toBeNull();
+  expect(await findEscrow(world.fresh.db, input.leaseId)).toBeUndefined();
+  expect(await world.client.fetchLease(world.client.leaseAddress(input.leaseId))).toBeNull();
+  expect(await tokenBalance(world, tokenAccount)).toBe(1_000_000_000n);
+});
+
+test('a customer who cannot pay the deposit is refused for good, naming why', async () => {
+  const { customerId } = await fundedCustomer(world, 1_000n);
+  const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, 600);
+  await expect(world.activities.openEscrow({ leaseId, customerId, deposit: depositFor(MAX_PRICE, 1, 600).toString(),
+    maxRatePerSecond: maxRatePerSecond(MAX_PRICE, 1).toString(), durationSeconds: 600 }))
+    .rejects.toMatchObject({ type: 'InsufficientFunds', nonRetryable: true });
+  await expect(world.activities.openEscrow({ leaseId: 'lease-1', customerId, deposit: '1', maxRatePerSecond: '1', durationSeconds: 1 }))
+    .rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true, message: expect.stringMatching(/not a UUID/) });
+});
