@@ -36,9 +36,24 @@ const schema = z.object({
   CONTAINER_NETWORK: z.enum(['none', 'host']).default('none'),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
   DEMO_IMAGE: z.string().default('lease-engine/busybox:local'),
+  /** Solana JSON-RPC. Unset: the project's local chain node (LiteSVM) on SOLANA_RPC_PORT, state under DATA_DIR. */
+  SOLANA_RPC_URL: z.string().url().optional(),
+  SOLANA_RPC_PORT: z.coerce.number().int().min(1).max(65534).default(8899),
+  /** Keypair file (Solana CLI JSON) of the settlement authority; control workers only. */
+  SETTLEMENT_AUTHORITY_KEYPAIR: z.string().optional(),
+  /**
+   * Demo only: pay a provider without a registered payout account into a wallet the engine keeps for it.
+   * Production leaves it off: real providers register their own token account.
+   */
+  DEMO_PAYOUT_ACCOUNTS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
 });
 
-export type Config = z.infer<typeof schema> & { dataDir: string; apiUrl: string };
+export type Config = z.infer<typeof schema> & {
+  dataDir: string;
+  apiUrl: string;
+  solanaRpcUrl: string;
+  settlementAuthorityKeypair: string;
+};
 
 export class ConfigError extends Error {}
 
@@ -59,5 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...config,
     dataDir: path.resolve(config.DATA_DIR),
     apiUrl: config.API_URL ?? `http://${config.API_HOST}:${config.API_PORT}`,
+    solanaRpcUrl: config.SOLANA_RPC_URL ?? `http://127.0.0.1:${config.SOLANA_RPC_PORT}`,
+    settlementAuthorityKeypair:
+      config.SETTLEMENT_AUTHORITY_KEYPAIR ?? path.join(path.resolve(config.DATA_DIR), 'keys', 'settlement-authority.json'),
   };
 }

@@ -2,6 +2,7 @@
  * The lease workflow's one explicit state object, and pure functions over it. It is what
  * continue-as-new carries to the next run, so it holds only plain data.
  */
+import type { BillingLine } from '../domain/billing';
 import type { LeaseStatus, ReservedGpu } from '../domain/lease';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
 
@@ -34,6 +35,19 @@ export interface LeaseState {
   /** Every reservation of the lease gets its own id, which makes reserveGpus retries idempotent. */
   reservations: number;
   cancelRequested: boolean;
+  /** The lease's money on Solana; null for leases started before escrow existed (their histories say so). */
+  escrow?: EscrowState | null;
+}
+
+export interface EscrowState {
+  /** The Lease account, once the deposit is locked. */
+  address: string | null;
+  /** On-chain settlement periods used so far (each settlement and the close take the next). */
+  settlements: number;
+  /** Every assignment's billing standing, ended ones included until their last second is paid. */
+  billing: Record<string, BillingLine>;
+  /** Top-ups made by extensions: the next one's idempotency key. */
+  topUps: number;
 }
 
 export function initialState(input: LeaseWorkflowInput): LeaseState {

@@ -17,13 +17,17 @@ import { isTerminal } from '../domain/lease';
 import { control } from './activity-stubs';
 import { now } from './clock';
 import { endsAt, initialState, periodEnd, snapshot } from './lease-state';
-import type { LeaseState } from './lease-state';
+import type { EscrowState, LeaseState } from './lease-state';
+import { billPeriod, closeEscrow, newEscrowState, openEscrow, refundUnstarted, settle, topUp } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
 import { MAX_EXTEND_SECONDS, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
 import type { LeaseRun } from './placement';
 import { dispatchAll, errorMessage, reserve, stopContainer } from './placement';
 import { runPeriod } from './supervision';
+
+/** Patch: leases pay through the Solana escrow (deposit, per-period settlements, close with refund). */
+const LEASE_ESCROW = 'lease-escrow';
 
 /** Patch: a cancel's answer waits until the terminal status is recorded in PostgreSQL. */
 const CANCEL_ANSWERS_AFTER_READ_MODEL = 'cancel-answers-after-read-model';
@@ -32,7 +36,15 @@ const CANCEL_ANSWERS_AFTER_READ_MODEL = 'cancel-answers-after-read-model';
 const END_SLACK_MS = 500;
 
 export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseState): Promise<LeaseSnapshot> {
-  const run: LeaseRun = { input, state: carried ?? initialState(input), failure: null, failoversInFlight: 0, closed: false };
+  const run: LeaseRun = {
+    input,
+    state: carried ?? initialState(input),
+    failure: null,
+    failoversInFlight: 0,
+    closed: false,
+    escrowOpening: false,
+    finalBill: null,
+  };
   const { state } = run;
   let periodScope: CancellationScope | null = null;
 
@@ -40,6 +52,12 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   setHandler(
     extendLeaseUpdate,
     async ({ seconds }) => {
+      const account = state.escrow;
+      if (account && (account.address !== null || run.escrowOpening)) {
+        // The deposit must cover the new end: top up first (customer-signed), then move the end.
+        await condition(() => !run.escrowOpening);
+        if (account.address !== null) await topUp(input, account, seconds);
+      }
       state.durationSeconds += seconds;
       if (state.startedAt !== null) await setStatus(input, state, state.status);
       return { durationSeconds: state.durationSeconds, endsAt: endsAt(state) };
@@ -76,6 +94,7 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   );
 
   if (!carried) {
+    state.escrow = patched(LEASE_ESCROW) ? newEscrowState() : null;
     const failure = await start(run);
     if (failure !== null) return finish(run, failure.status, failure.reason);
   } else {
@@ -87,7 +106,14 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
     if (until - now() < END_SLACK_MS) break;
     periodScope = new CancellationScope();
     try {
-      await runPeriod(run, periodScope, until);
+      const proven = await runPeriod(run, periodScope, until);
+      if (state.escrow) {
+        const bill = billPeriod(state.escrow, proven);
+        // A period that ends the lease for good is paid by the close, in the same transaction as the refund.
+        const final = state.cancelRequested || run.failure !== null || state.assignments.length === 0;
+        if (final) run.finalBill = bill;
+        else await CancellationScope.nonCancellable(() => settle(input, state.escrow as EscrowState, bill));
+      }
     } catch (err) {
       // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
       // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
@@ -111,13 +137,37 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
   if ('reason' in reserved) {
     return state.cancelRequested ? { status: 'cancelled', reason: 'cancelled by customer' } : { status: 'failed', reason: reserved.reason };
   }
-  // Escrow (next issue): open the lease on-chain and lock the deposit here, before any container starts.
+  if (state.escrow) {
+    const locked = await lockDeposit(run, state.escrow);
+    if (locked !== null) {
+      await control.releaseGpus({ leaseId: input.leaseId, gpuIds: reserved.gpus.map((g) => g.gpuId) });
+      return { status: 'failed', reason: locked };
+    }
+  }
   await setStatus(input, state, 'dispatching');
   const failure = await CancellationScope.nonCancellable(() => dispatchAll(run, reserved.gpus));
-  if (failure !== null) return { status: 'failed', reason: failure };
+  if (failure !== null) {
+    if (state.escrow) await CancellationScope.nonCancellable(() => refundUnstarted(input));
+    return { status: 'failed', reason: failure };
+  }
   state.startedAt = now();
   await setStatus(input, state, 'running');
   return null;
+}
+
+/** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */
+async function lockDeposit(run: LeaseRun, account: EscrowState): Promise<string | null> {
+  run.escrowOpening = true;
+  try {
+    await openEscrow(run.input, run.state, account);
+    return null;
+  } catch (err) {
+    // It may still land later: give back whatever did.
+    await CancellationScope.nonCancellable(() => refundUnstarted(run.input));
+    return `escrow deposit failed: ${errorMessage(err)}`;
+  } finally {
+    run.escrowOpening = false;
+  }
 }
 
 /** Stops every container, releases every GPU, and records why the lease ended. */
@@ -130,6 +180,7 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
       : state.assignments.length === 0
         ? (['completed', 'every container exited', 'lease_completed'] as const)
         : (['completed', 'duration elapsed', 'lease_completed'] as const);
+  let escrowProblem = '';
   await CancellationScope.nonCancellable(async () => {
     await setStatus(run.input, state, 'closing');
     const live = state.assignments;
@@ -139,9 +190,16 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
       live.map((a) => control.closeAssignment({ assignmentId: a.assignmentId, endedAt, endReason: assignmentReason })),
     );
     await control.releaseGpus({ leaseId: run.input.leaseId, gpuIds: live.map((a) => a.gpu.gpuId) });
-    // Escrow (next issue): settle the last partial period and refund the rest of the deposit here.
+    if (state.escrow?.address) {
+      try {
+        await closeEscrow(run.input, state.escrow, run.finalBill ?? billPeriod(state.escrow, []));
+      } catch (err) {
+        // Final refusals only (e.g. the customer reclaimed the escrow itself): the lease still ends.
+        escrowProblem = `; escrow close refused: ${errorMessage(err)}`;
+      }
+    }
   });
-  return finish(run, status, reason);
+  return finish(run, status, reason + escrowProblem);
 }
 
 async function finish(run: LeaseRun, status: 'completed' | 'cancelled' | 'failed', reason: string): Promise<LeaseSnapshot> {

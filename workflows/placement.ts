@@ -8,6 +8,8 @@ import type { Tier } from '../domain/tier';
 import { control, hostActivities } from './activity-stubs';
 import { now } from './clock';
 import type { AssignmentState, LeaseState } from './lease-state';
+import type { PeriodBill } from './escrow';
+import { track } from './escrow';
 import { setStatus } from './lease-status';
 import type { LeaseWorkflowInput } from './messages';
 
@@ -19,6 +21,10 @@ export interface LeaseRun {
   failoversInFlight: number;
   /** True once the terminal status is recorded everywhere: a cancel answers only then. */
   closed: boolean;
+  /** True while the deposit is being locked: an extension waits for it, then tops up. */
+  escrowOpening: boolean;
+  /** The bill of a period that ended the lease (cancel, failure): the close pays it with the refund. */
+  finalBill: PeriodBill | null;
 }
 
 const RESERVATION_RETRY_MS = 1000;
@@ -55,7 +61,7 @@ export async function reserve(
 
 function newAssignment(run: LeaseRun, gpu: ReservedGpu, rank: number): AssignmentState {
   const epoch = ++run.state.lastEpoch;
-  return {
+  const assignment: AssignmentState = {
     assignmentId: `${run.input.leaseId}-r${rank}-e${epoch}`,
     rank,
     epoch,
@@ -65,6 +71,8 @@ function newAssignment(run: LeaseRun, gpu: ReservedGpu, rank: number): Assignmen
     chainTip: null,
     lastReceiptAt: null,
   };
+  if (run.state.escrow) track(run.state.escrow, assignment);
+  return assignment;
 }
 
 /** Records the assignment, then starts its container (recorded first, so the host's fencing sees it live). */

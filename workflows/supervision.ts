@@ -8,6 +8,7 @@ import { ActivityFailure, CancellationScope, CancelledFailure, TimeoutFailure, u
 import type { AssignmentReceipts, SuperviseHeartbeat } from '../activities/contracts';
 import type { ProofReceipt } from '../domain/proof-receipt';
 import { control, hostActivities } from './activity-stubs';
+import { recordVerified } from './escrow';
 import { now } from './clock';
 import type { AssignmentState } from './lease-state';
 import type { LeaseRun } from './placement';
@@ -52,7 +53,7 @@ function receiptsCarriedBy(err: unknown): ProofReceipt[] {
  * Runs the period that ends at `until` inside `scope` (cancelled when the customer cancels), then
  * verifies and records what was proven. Returns when every lane has reported.
  */
-export async function runPeriod(run: LeaseRun, scope: CancellationScope, until: number): Promise<void> {
+export async function runPeriod(run: LeaseRun, scope: CancellationScope, until: number): Promise<string[]> {
   const { input, state } = run;
   const period = state.period;
   const challengeSeed = uuid4();
@@ -96,6 +97,7 @@ export async function runPeriod(run: LeaseRun, scope: CancellationScope, until: 
   await scope.run(() => Promise.all(state.assignments.map((a) => lane(a))));
 
   const batches = collected.all().filter((b) => b.receipts.length > 0);
+  const proven: string[] = [];
   if (batches.length > 0) {
     const verified = await CancellationScope.nonCancellable(() =>
       control.verifyPeriodReceipts({
@@ -107,10 +109,15 @@ export async function runPeriod(run: LeaseRun, scope: CancellationScope, until: 
       }),
     );
     for (const v of verified) {
+      const rejected = new Set(v.rejected.map((r) => r.seq));
+      const batch = batches.find((b) => b.assignmentId === v.assignmentId);
+      proven.push(...(batch?.receipts ?? []).filter((r) => !rejected.has(r.body.seq)).map((r) => r.hash));
       const assignment = state.assignments.find((a) => a.assignmentId === v.assignmentId);
       if (assignment) assignment.verifiedSeconds = v.verifiedSeconds;
+      if (state.escrow) recordVerified(state.escrow, v.assignmentId, v.verifiedSeconds);
     }
   }
-  // Escrow (next issue): settle this period on-chain here, one transaction paying every provider its verified seconds.
   state.period = period + 1;
+  // The period's proven receipts: their digest goes on-chain with the period's settlement.
+  return proven;
 }

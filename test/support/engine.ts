@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { Connection } from '@solana/web3.js';
 import { startApiServer } from '../../api/server';
+import type { SolanaBootstrap } from '../../infra/solana/bootstrap';
+import { bootstrapSolana } from '../../infra/solana/bootstrap';
+import { startChainNode } from '../../infra/solana/chain-node/chain-node';
+import { readKeypair } from '../../infra/solana/chain-node/keypair-file';
+import { FileCustomerWallets } from '../../infra/solana/customer-wallets';
+import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
 import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../infra/config';
 import { createCustomer } from '../../infra/db/repositories/customers.repo';
@@ -44,6 +51,8 @@ export interface EngineOptions {
 
 export interface TestEngine {
   apiUrl: string;
+  solana: SolanaBootstrap;
+  connection: Connection;
   database: FreshDatabase;
   temporal: TestWorkflowEnvironment;
   customers: { id: string; apiKey: string }[];
@@ -61,6 +70,9 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   const database = await freshDatabase();
   const temporal = await startTemporal({ suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lease-engine-test-'));
+  // The chain: the local node (LiteSVM behind JSON-RPC) with the program, mint, treasury and funded wallets.
+  const chain = await startChainNode({ port: 0, dataDir });
+  const solana = await bootstrapSolana({ rpcUrl: chain.rpcUrl, wsUrl: chain.wsUrl, dataDir, customerCount: 2 });
   const env = {
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporal.address,
@@ -71,6 +83,8 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     PROOF_INTERVAL_SECONDS: String(options.proofIntervalSeconds ?? 1),
     SETTLEMENT_PERIOD_SECONDS: String(options.settlementPeriodSeconds ?? 5),
     QUEUE_TIMEOUT_SECONDS: String(options.queueTimeoutSeconds ?? 5),
+    SOLANA_RPC_URL: chain.rpcUrl,
+    DEMO_PAYOUT_ACCOUNTS: 'true',
   };
   const config = loadConfig(env);
   const api: RunningApi = await startApiServer(config);
@@ -78,11 +92,17 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     connection: temporal.nativeConnection,
     namespace: temporal.namespace ?? 'default',
     db: database.db,
+    escrow: escrowDepsFromConfig(config, database.db),
     workflowBundle: await leaseWorkflowBundle(),
   });
   const workerRun = worker.run();
 
   const customers = [await createCustomer(database.db, 'alice'), await createCustomer(database.db, 'bob')];
+  const wallets = FileCustomerWallets.inDataDir(dataDir);
+  for (const [i, customer] of customers.entries()) {
+    const wallet = await wallets.adopt(customer.id, readKeypair(solana.customers[i]!.keypairPath));
+    await database.db.updateTable('customers').set({ wallet_address: wallet.publicKey.toBase58() }).where('id', '=', customer.id).execute();
+  }
   const providers = new Map<string, { id: string; tier: number; apiKey: string }>();
   for (const plan of options.hosts) {
     if (!providers.has(plan.provider)) providers.set(plan.provider, await createProvider(database.db, plan.provider, plan.tier));
@@ -128,6 +148,8 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
 
   return {
     apiUrl: api.url,
+    solana,
+    connection: new Connection(chain.rpcUrl, 'confirmed'),
     database,
     temporal,
     customers,
@@ -149,6 +171,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       await workerRun;
       await api.close();
       await temporal.teardown();
+      await chain.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { loadConfig } from '../../infra/config';
 import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { createDb } from '../../infra/db/connection';
+import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
 import { createControlWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
   const db = createDb(config.DATABASE_URL);
   const connection = await connectWithRetry(address, log);
-  const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, log });
+  const escrow = escrowDepsFromConfig(config, db, log);
+  const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, escrow, log });
   const stop = (): void => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

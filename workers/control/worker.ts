@@ -10,6 +10,8 @@ import { Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { CONTROL_TASK_QUEUE } from '../../activities/contracts';
 import { createControlActivities } from '../../activities/control';
+import type { EscrowActivityDeps } from '../../activities/escrow-context';
+import { createEscrowActivities } from '../../activities/escrow.activities';
 import type { Database } from '../../infra/db/schema';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -18,6 +20,8 @@ export interface ControlWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Kysely<Database>;
+  /** The chain side: every lease locks, settles and refunds its money through these. */
+  escrow: EscrowActivityDeps;
   log?: Logger;
   taskQueue?: string;
   /** A pre-built bundle (tests bundle once per file); built from WORKFLOWS_PATH otherwise. */
@@ -30,6 +34,6 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? CONTROL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createControlActivities({ db: deps.db, log: deps.log }),
+    activities: { ...createControlActivities({ db: deps.db, log: deps.log }), ...createEscrowActivities(deps.escrow) },
   });
 }

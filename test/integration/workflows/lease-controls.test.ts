@@ -7,6 +7,7 @@ import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
 import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
 import { recordHistory } from '../../support/histories';
+import { expectMoneyBalanced } from '../../support/money';
 
 let engine: TestEngine;
 const docker = new Docker();
@@ -54,6 +55,10 @@ test('extend moves the end by exactly the seconds asked; cancel stops the contai
   expect(await containersOf(body.id)).toHaveLength(0);
   expect(await freeGpus('RTX4090')).toBe(1);
   expect((await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 60 })).status).toBe(409);
+  // Deposit: 5.00 cap × 60 s, then the 120 s extension topped up at the same cap; the rest refunded.
+  const { chain } = await expectMoneyBalanced(engine, body.id);
+  expect(chain.deposited).toBe(83_334n + 166_667n);
+  expect(chain.refunded).toBeGreaterThan(0n);
   await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-extended-then-cancelled');
 }, 90_000);
 
@@ -86,6 +91,9 @@ test('a start that fails half-way stops what started and releases every GPU', as
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-a').endReason).toBe('lease_failed');
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-b').endReason).toBe('start_failed');
   expect(await containersOf(body.id)).toHaveLength(0);
+  // The deposit locked before the failed start came back whole.
+  const { chain } = await expectMoneyBalanced(engine, body.id);
+  expect(chain.refunded).toBe(chain.deposited);
   const gpus = await engine.database.db.selectFrom('gpus').select(['status', 'lease_id']).where('model', '=', 'L40S').execute();
   expect(gpus).toEqual([{ status: 'free', lease_id: null }, { status: 'free', lease_id: null }]);
   await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-start-compensated');

@@ -10,6 +10,7 @@ import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
 import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
 import { recordHistory } from '../../support/histories';
+import { expectMoneyBalanced, paidByProvider } from '../../support/money';
 
 let engine: TestEngine;
 const docker = new Docker();
@@ -89,6 +90,17 @@ test('a killed host fails over to another tier-1 provider and its unproven secon
 
   const cancelled = await engine.request('POST', `/v1/leases/${leaseId}/cancel`);
   expect([200, 202]).toContain(cancelled.status);
-  await waitFor(async () => (await engine.request('GET', `/v1/leases/${leaseId}`)).body.status === 'cancelled', 30_000, 'cancelled');
+  const ended = await waitFor(async () => {
+    const lease = (await engine.request('GET', `/v1/leases/${leaseId}`)).body;
+    return lease.status === 'cancelled' && lease;
+  }, 30_000, 'cancelled');
+
+  // Money: balanced to the base unit, and the lost host's provider paid exactly its verified seconds.
+  const { settlements } = await expectMoneyBalanced(engine, leaseId);
+  const paid = paidByProvider(settlements);
+  const lostFinal = (ended.assignments as AssignmentView[]).find((a) => a.assignmentId === first!.assignmentId)!;
+  expect(paid.get(first!.providerId)?.seconds).toBe(lostFinal.verifiedSeconds);
+  const replacementFinal = (ended.assignments as AssignmentView[]).find((a) => a.assignmentId === replacement.assignmentId)!;
+  expect(paid.get(replacement.providerId)?.seconds).toBe(replacementFinal.verifiedSeconds);
   await recordHistory(handle, 'lease-failover-then-cancel');
 }, 180_000);

@@ -7,6 +7,7 @@ import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
 import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
 import { recordHistory } from '../../support/histories';
+import { expectMoneyBalanced, paidByProvider } from '../../support/money';
 
 let engine: TestEngine;
 const docker = new Docker();
@@ -64,6 +65,18 @@ test('a 2-GPU lease runs its containers, proves its seconds and completes at its
     expect(a.verifiedSeconds).toBeLessThanOrEqual(61);
   }
   expect(await leaseContainers(leaseId)).toHaveLength(0);
+
+  // Money: every proven second paid at the GPU's price, the rest refunded, exactly.
+  const { chain, settlements } = await expectMoneyBalanced(engine, leaseId);
+  const paid = paidByProvider(settlements).get(engine.providers.get('hp-cedar')!.id)!;
+  const provenSeconds = done.assignments.reduce((n: number, a: { verifiedSeconds: number }) => n + a.verifiedSeconds, 0);
+  expect(paid.seconds).toBe(provenSeconds);
+  // Each assignment pays floor(2.60 × its seconds / 3600) in base units of the 6-decimal token.
+  const due = done.assignments.reduce((n: bigint, a: { verifiedSeconds: number }) => n + (2_600_000n * BigInt(a.verifiedSeconds)) / 3600n, 0n);
+  expect(paid.gross).toBe(due);
+  // Deposit: the cap (3.00) × 2 GPUs × 60 s, rounded up; one settlement per period, then the close.
+  expect(chain.deposited).toBe(100_000n);
+  expect(settlements.length).toBeGreaterThanOrEqual(12);
   const offers = (await engine.request('GET', '/v1/offers?gpuModel=H100')).body as { tier: number; available: number }[];
   expect(offers.find((o) => o.tier === 2)?.available).toBe(2);
   await recordHistory(handle, 'lease-completed');
