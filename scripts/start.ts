@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole engine on one machine (DESIGN §7). Embedded PostgreSQL (PGlite) unless
- * DATABASE_URL is set, a Temporal dev server unless TEMPORAL_ADDRESS is set, the API, the control
- * worker and a demo fleet of host agents with simulated GPUs on the local Docker engine.
+ * DATABASE_URL is set, a Temporal dev server unless TEMPORAL_ADDRESS is set, the local chain node (with
+ * the demo market on it) unless SOLANA_RPC_URL is set, the API, the control worker and a demo fleet of
+ * host agents with simulated GPUs on the local Docker engine.
  * Engine processes are restarted when they die; host agents are not. Ctrl-C stops everything.
  */
 import { mkdir } from 'node:fs/promises';
@@ -12,12 +13,16 @@ import { migrateToLatest } from '../infra/db/migrate';
 import type { EmbeddedPostgres } from '../infra/db/pglite-server';
 import { startEmbeddedPostgres } from '../infra/db/pglite-server';
 import { DEMO_CUSTOMERS, DEMO_PROVIDERS } from './launcher/demo-fleet';
-import type { DemoFile } from './launcher/demo-file';
+import type { DemoFile, DemoSolana } from './launcher/demo-file';
 import { demoFilePath, writeDemoFile } from './launcher/demo-file';
 import { ensureDemoState } from './launcher/demo-state';
+import type { DemoWallet } from './launcher/demo-wallets';
+import { ensureDemoWallets } from './launcher/demo-wallets';
 import { apiProcess, controlWorkerProcess, hostAgentProcess } from './launcher/engine-processes';
 import { assertPortFree } from './launcher/ports';
 import { waitForApi, waitForHostsOnline } from './launcher/readiness';
+import type { LauncherSolana } from './launcher/solana';
+import { solanaEnv, startSolana } from './launcher/solana';
 import { Supervisor } from './launcher/supervisor';
 import { startTemporal } from './launcher/temporal';
 
@@ -32,6 +37,10 @@ async function checkPorts(config: Config): Promise<void> {
   if (config.TEMPORAL_ADDRESS === undefined) {
     await assertPortFree('127.0.0.1', config.TEMPORAL_PORT, 'TEMPORAL_PORT');
     await assertPortFree('127.0.0.1', config.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT');
+  }
+  if (config.SOLANA_RPC_URL === undefined) {
+    await assertPortFree('127.0.0.1', config.SOLANA_RPC_PORT, 'SOLANA_RPC_PORT');
+    await assertPortFree('127.0.0.1', config.SOLANA_RPC_PORT + 1, 'SOLANA_RPC_PORT', 'SOLANA_RPC_PORT + 1, for PubSub');
   }
 }
 
@@ -54,7 +63,7 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       say('stopping');
       await supervisor.stop([...HOSTS, ...ENGINE]);
-      await supervisor.stop(['temporal']);
+      await supervisor.stop(['temporal', 'chain']);
       await postgres?.close();
     })());
   // `on`, not `once`: a terminal's Ctrl-C reaches us twice (directly and relayed by npm/tsx), and a second
@@ -72,11 +81,17 @@ async function main(): Promise<void> {
       databaseUrl = postgres.url;
       say(`embedded PostgreSQL (PGlite) on ${databaseUrl}, data in ${config.dataDir}/pglite`);
     }
+    // Before the API and the control worker: both expect the chain, the mint and the escrow Config there.
+    const solana = await startSolana(config, supervisor, { customerCount: DEMO_CUSTOMERS.length, say });
+
     const db = createDb(databaseUrl, { max: 2 });
-    const state = await (async () => {
+    const { state, wallets } = await (async () => {
       try {
         await migrateToLatest(db);
-        return await ensureDemoState(db, config.dataDir);
+        const demoState = await ensureDemoState(db, config.dataDir);
+        const customerIds = DEMO_CUSTOMERS.map(({ key }) => demoState.customers[key]?.id ?? '');
+        const demoWallets = solana.bootstrap ? await ensureDemoWallets(db, config.dataDir, customerIds, solana.bootstrap) : [];
+        return { state: demoState, wallets: demoWallets };
       } finally {
         await db.destroy();
       }
@@ -91,6 +106,7 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       API_URL: config.apiUrl,
+      ...solanaEnv(solana),
     };
     supervisor.start(apiProcess(env));
     supervisor.start(controlWorkerProcess(env));
@@ -131,7 +147,8 @@ async function main(): Promise<void> {
           pid: null,
         })),
       ),
-      processes: { temporal: null, api: null, controlWorker: null },
+      solana: demoSolana(solana, wallets),
+      processes: { temporal: null, api: null, controlWorker: null, chain: null },
     };
     writeDemoFile(config.dataDir, withPids(demo, supervisor));
     printBanner(demo, config);
@@ -150,8 +167,15 @@ function withPids(demo: DemoFile, supervisor: Supervisor): DemoFile {
       temporal: supervisor.pid('temporal') ?? null,
       api: supervisor.pid('api') ?? null,
       controlWorker: supervisor.pid('control-worker') ?? null,
+      chain: supervisor.pid('chain') ?? null,
     },
   };
+}
+
+function demoSolana({ rpcUrl, wsUrl, bootstrap }: LauncherSolana, customers: DemoWallet[]): DemoSolana | null {
+  if (bootstrap === null) return null;
+  const { programId, config, mint, decimals, treasury, settlementAuthority, reclaimGraceSeconds } = bootstrap;
+  return { rpcUrl, wsUrl, programId, config, mint, decimals, treasury, settlementAuthority, reclaimGraceSeconds, customers };
 }
 
 function printBanner(demo: DemoFile, config: Config): void {
@@ -160,7 +184,11 @@ function printBanner(demo: DemoFile, config: Config): void {
     'lease-engine is running.',
     `  API:          ${demo.apiUrl}   (OpenAPI: ${demo.apiUrl}/openapi.json)`,
     `  Temporal UI:  ${demo.temporalUiUrl ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}`,
-    ...demo.customers.map((customer) => `  Customer ${customer.name.padEnd(14)} API key: ${customer.apiKey}`),
+    `  Solana RPC:   ${config.solanaRpcUrl}   ${demo.solana ? `(local chain node; mint ${demo.solana.mint})` : '(external cluster)'}`,
+    ...demo.customers.map((customer) => {
+      const wallet = demo.solana?.customers.find((entry) => entry.customerId === customer.id)?.wallet;
+      return `  Customer ${customer.name.padEnd(14)} API key: ${customer.apiKey}${wallet ? `   wallet: ${wallet}` : ''}`;
+    }),
     `  Hosts:        ${demo.hosts.map((host) => `${host.hostId} (tier ${host.tier})`).join(', ')}`,
     `  Demo image:   ${demo.demoImage}`,
     `  Details:      ${demoFilePath(config.dataDir)}`,
@@ -170,4 +198,8 @@ function printBanner(demo: DemoFile, config: Config): void {
   console.log(lines.join('\n'));
 }
 
-void main();
+// Errors before anything started (configuration, a port in use) end here: one line, no stack.
+main().catch((error: unknown) => {
+  console.error(`lease-engine | start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

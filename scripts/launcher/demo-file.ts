@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Tier } from '../../domain/tier';
+import type { DemoWallet } from './demo-wallets';
 
 /**
  * data/demo.json: what a demo script or a person needs to use the running engine (URLs, the customers'
@@ -23,7 +24,26 @@ export interface DemoFile {
     gpus: { model: string; count: number; vramGb: number; pricePerGpuHour: string }[];
     pid: number | null;
   }[];
-  processes: { temporal: number | null; api: number | null; controlWorker: number | null };
+  /** The chain the escrows live on. Null when SOLANA_RPC_URL names an external cluster (nothing set up here). */
+  solana: DemoSolana | null;
+  /** `chain` is the local chain node (null with an external cluster). */
+  processes: { temporal: number | null; api: number | null; controlWorker: number | null; chain: number | null };
+}
+
+/** Addresses base58; enough for a customer's own script to find its escrow and call `reclaim`. */
+export interface DemoSolana {
+  rpcUrl: string;
+  wsUrl: string;
+  programId: string;
+  /** The escrow program's Config PDA. */
+  config: string;
+  mint: string;
+  decimals: number;
+  treasury: string;
+  settlementAuthority: string;
+  /** After a lease's expiry, how long before its customer may reclaim it. */
+  reclaimGraceSeconds: number;
+  customers: DemoWallet[];
 }
 
 export function demoFilePath(dataDir: string): string {

@@ -16,6 +16,13 @@ export const apiProcess = (env: NodeJS.ProcessEnv): ProcessSpec => tsProcess('ap
 export const controlWorkerProcess = (env: NodeJS.ProcessEnv): ProcessSpec =>
   tsProcess('control-worker', 'workers/control/main.ts', [], env, true);
 
+/**
+ * The local chain node (SOLANA_RPC_URL unset). Restarted when it dies: it persists every committed
+ * transaction before it answers, so a new process starts from the same accounts.
+ */
+export const chainNodeProcess = (launch: { port: number; dataDir: string }, env: NodeJS.ProcessEnv): ProcessSpec =>
+  tsProcess('chain', 'infra/solana/chain-node/main.ts', ['--port', String(launch.port), '--data-dir', launch.dataDir], env, true);
+
 export interface HostAgentLaunch {
   host: DemoHost;
   providerKey: string;

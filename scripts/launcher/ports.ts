@@ -16,13 +16,13 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
  * Fails with a message naming the setting when something already listens on the port: most often a
  * launcher from an earlier run that is still alive, whose servers would otherwise be silently reused.
  */
-export async function assertPortFree(host: string, port: number, setting: string): Promise<void> {
+export async function assertPortFree(host: string, port: number, setting: string, what: string = setting): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new Error(
-          `${host}:${port} (${setting}) is already in use${error.code === 'EADDRINUSE' ? '' : `: ${error.message}`}; ` +
+          `${host}:${port} (${what}) is already in use${error.code === 'EADDRINUSE' ? '' : `: ${error.message}`}; ` +
             `stop what listens there (an earlier \`npm start\`?) or set ${setting} to another port`,
         ),
       ),

@@ -1,4 +1,4 @@
-/** Polls the API until it and the demo hosts are up; fails fast when a process it waits for is gone. */
+/** Polls the chain node, the API and the demo hosts until they are up; fails fast when a process it waits for is gone. */
 export interface WaitOptions {
   timeoutMs?: number;
   /** Names a process that died meanwhile (so the wait can stop), or undefined while all live. */
@@ -19,6 +19,25 @@ async function poll(what: string, check: () => Promise<boolean>, opts: WaitOptio
 
 export async function waitForApi(apiUrl: string, opts: WaitOptions = {}): Promise<void> {
   await poll(`the API at ${apiUrl}/healthz`, async () => (await fetch(`${apiUrl}/healthz`)).ok, opts);
+}
+
+/** One JSON-RPC call; a JSON-RPC error or an HTTP failure throws. */
+async function rpcCall(rpcUrl: string, method: string): Promise<unknown> {
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }),
+  });
+  if (!response.ok) throw new Error(`${method}: HTTP ${response.status}`);
+  const body = (await response.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message ?? 'error'}`);
+  return body.result;
+}
+
+/** Healthy, and able to hand out a blockhash: what every transaction the engine sends starts with. */
+export async function waitForChain(rpcUrl: string, opts: WaitOptions = {}): Promise<void> {
+  await poll(`the Solana JSON-RPC at ${rpcUrl}`, async () =>
+    (await rpcCall(rpcUrl, 'getHealth')) === 'ok' && (await rpcCall(rpcUrl, 'getLatestBlockhash')) != null, opts);
 }
 
 interface HostView {

@@ -13,12 +13,11 @@ import { parseHostAgentOptions } from '../../../workers/host-agent/options';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const REQUIRED = { POSTGRES_PASSWORD: 'secret', HOST_ID: 'gpu-node-1', PROVIDER_KEY: 'le_prv_example' };
-/** Set for the next issue (payments on Solana), before the code reads it: the only exception allowed. */
-const COMING_NEXT = new Set(['SOLANA_RPC_URL']);
 const ENGINE_SERVICES = ['engine-setup', 'api', 'control-worker', 'api-cli'];
 
 interface Service {
   image?: string;
+  secrets?: (string | { source?: string; target?: string })[];
   command?: string[];
   environment?: Record<string, string | number | null>;
   volumes?: (string | { source?: string; target?: string })[];
@@ -114,7 +113,7 @@ describe('docker-compose.yml', () => {
 
   it.each(ENGINE_SERVICES)('%s sets only variables the engine reads, and all it needs', (name) => {
     const env = envOf(all[name]);
-    const unknown = Object.keys(env).filter((key) => !configVariables.has(key) && !COMING_NEXT.has(key));
+    const unknown = Object.keys(env).filter((key) => !configVariables.has(key));
     expect(unknown).toEqual([]);
     expect(env).toHaveProperty('DATABASE_URL');
     expect(env).toHaveProperty('TEMPORAL_ADDRESS');
@@ -125,6 +124,18 @@ describe('docker-compose.yml', () => {
     expect(envOf(all.api)).toMatchObject({ API_HOST: '0.0.0.0' });
     expect(envOf(all.api)).toHaveProperty('SOLANA_RPC_URL');
     expect(envOf(all['control-worker'])).toHaveProperty('SOLANA_RPC_URL');
+  });
+
+  it('only control workers hold the settlement authority key, mounted as a secret file', () => {
+    const secretNames = (service: Service | undefined) =>
+      (service?.secrets ?? []).map((secret) => (typeof secret === 'string' ? secret : secret.source));
+    expect(secretNames(all['control-worker'])).toEqual(['settlement-authority']);
+    expect(envOf(all['control-worker'])).toMatchObject({ SETTLEMENT_AUTHORITY_KEYPAIR: '/run/secrets/settlement-authority' });
+    for (const [name, service] of Object.entries(all)) {
+      if (name === 'control-worker') continue;
+      expect([name, envOf(service)]).not.toEqual([name, expect.objectContaining({ SETTLEMENT_AUTHORITY_KEYPAIR: expect.anything() })]);
+      expect([name, secretNames(service)]).toEqual([name, []]);
+    }
   });
 
   it('host-agent sets only variables the agent reads, and its command line parses', () => {
