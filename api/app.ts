@@ -13,6 +13,7 @@ import { notFoundHandler, problemHandler, problems } from './errors';
 import { hostsRouter } from './hosts.routes';
 import { leasesRouter } from './leases.routes';
 import { offersRouter } from './offers.routes';
+import { providersRouter } from './providers.routes';
 import { buildOpenApiDocument } from './openapi';
 
 export type { AppDeps } from './deps';
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/leases', leasesRouter({ ...deps, logger }));
   app.use('/v1/offers', offersRouter({ ...deps, now }));
   app.use('/v1/hosts', hostsRouter({ ...deps, now }));
+  app.use('/v1/providers', providersRouter(deps));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

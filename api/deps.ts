@@ -1,10 +1,22 @@
 /** What the app is built from; server.ts wires the real ones, tests their own. */
+import type { Connection, PublicKey } from '@solana/web3.js';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db/schema';
+import type { CustomerWallets } from '../infra/solana/customer-wallets';
 import type { LeaseTimings } from '../workflows/messages';
 import type { LeaseOrchestrator } from './lease-orchestrator';
+
+/** The chain the API reads customers' token balances from, to refuse a deposit they cannot pay. */
+export interface PaymentsDeps {
+  connection: Connection;
+  wallets: CustomerWallets;
+  /** The payment mint; read once from the escrow program's Config when absent. */
+  mint?: PublicKey;
+  /** How long a balance check may wait for the RPC before the request is answered 503. Default 10 s. */
+  timeoutMs?: number;
+}
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -15,6 +27,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Unix ms; defaults to Date.now. Signature freshness and heartbeat times are read from it. */
   now?: () => number;
+  /** Absent: deposits are not checked before a lease is created or extended (the escrow open still is). */
+  payments?: PaymentsDeps;
 }
 
 export function leaseTimingsFromConfig(config: Config): LeaseTimings {

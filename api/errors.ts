@@ -22,6 +22,8 @@ export class HttpProblem extends Error {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members, e.g. the amounts of a 402. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -34,6 +36,8 @@ export const problems = {
   unauthorized: (detail: string) =>
     new HttpProblem(401, 'unauthorized', 'not authenticated', detail, undefined, { 'WWW-Authenticate': 'Bearer' }),
   badSignature: (detail: string) => new HttpProblem(401, 'bad-signature', 'request signature rejected', detail),
+  insufficientFunds: (detail: string, amounts: Record<string, string | null>) =>
+    new HttpProblem(402, 'insufficient-funds', 'the wallet cannot cover the deposit', detail, undefined, {}, amounts),
   notFound: (detail: string) => new HttpProblem(404, 'not-found', 'not found', detail),
   conflict: (detail: string) => new HttpProblem(409, 'conflict', 'conflict', detail),
   unsupportedMediaType: (detail: string) => new HttpProblem(415, 'unsupported-media-type', 'unsupported media type', detail),
@@ -125,6 +129,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
           status: problem.status,
           detail: problem.detail,
           ...(problem.errors ? { errors: problem.errors } : {}),
+          ...problem.extensions,
         }),
       );
   };

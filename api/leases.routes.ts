@@ -1,7 +1,8 @@
 /**
  * /v1/leases: a customer's leases. Creation writes the lease row and starts its workflow, or neither;
  * reads come from PostgreSQL (the workflow's activities keep it current); extend and cancel go to the
- * workflow as updates, so the answer says whether the workflow accepted them.
+ * workflow as updates, so the answer says whether the workflow accepted them. Creating or extending first
+ * checks that the customer's wallet covers the deposit (402 otherwise), so nothing is half-created.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
@@ -10,7 +11,7 @@ import type { Logger } from 'pino';
 import { canonicalJson } from '../domain/canonical-json';
 import type { LeaseStatus } from '../domain/lease';
 import { isTerminal, LEASE_STATUSES } from '../domain/lease';
-import { parseTokenAmount } from '../domain/money';
+import { depositFor, parseTokenAmount } from '../domain/money';
 import type { Tier } from '../domain/tier';
 import {
   deleteUnstartedLease,
@@ -21,6 +22,7 @@ import {
   listLeases,
   recordExtension,
 } from '../infra/db/repositories/leases.repo';
+import { escrowBooks, findEscrow, listSettlements } from '../infra/db/repositories/escrow-ledger.repo';
 import { isKnownGpuModel, knownGpuModels } from '../infra/db/repositories/offers.repo';
 import type { Lease } from '../infra/db/schema';
 import type { LeaseWorkflowInput } from '../workflows/messages';
@@ -28,6 +30,9 @@ import { currentCustomer, requireCustomer } from './auth';
 import { jsonBody } from './body';
 import type { AppDeps } from './deps';
 import { parseOrThrow, problems } from './errors';
+import { depositCheck } from './payments';
+import { toEscrowView, toSettlementView } from './payment-views';
+import type { LeaseDetailView } from './schemas/leases.schemas';
 import { ExtendLeaseRequest, IdempotencyKeyHeader, LeaseRequest } from './schemas/leases.schemas';
 import { z } from './zod';
 import { toLeaseView } from './views';
@@ -42,6 +47,7 @@ function requestHash(request: LeaseRequest): string {
 
 export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
   const { db, orchestrator, timings, logger } = deps;
+  const coverDeposit = depositCheck(deps.payments, logger);
   const router = Router();
   router.use(requireCustomer(db));
 
@@ -52,10 +58,11 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
     return lease;
   }
 
-  async function view(customerId: string, leaseId: string) {
+  async function view(customerId: string, leaseId: string): Promise<LeaseDetailView> {
     const lease = await findLeaseWithAssignments(db, customerId, leaseId);
     if (!lease) throw problems.notFound(`no lease ${leaseId}`);
-    return toLeaseView(lease);
+    const [escrow, books] = await Promise.all([findEscrow(db, leaseId), escrowBooks(db, leaseId)]);
+    return { ...toLeaseView(lease), escrow: toEscrowView(escrow, books) };
   }
 
   /** An earlier request with the same Idempotency-Key: the same body gets the same lease, another body a 409. */
@@ -83,6 +90,9 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
       );
     }
     const maxPrice = parseTokenAmount(request.maxPricePerGpuHour);
+    await coverDeposit(customer.id, depositFor(maxPrice, request.gpuCount, request.durationSeconds), {
+      what: '', consequence: 'nothing was created',
+    });
     const leaseId = randomUUID();
     const outcome = await insertLease(db, {
       id: leaseId,
@@ -139,10 +149,18 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
     res.json(await view(lease.customer_id, lease.id));
   });
 
+  router.get('/:id/settlements', async (req, res) => {
+    const lease = await leaseOr404(req, res);
+    res.json((await listSettlements(db, lease.id)).map(toSettlementView));
+  });
+
   router.post('/:id/extend', ...jsonBody, async (req, res) => {
     const lease = await leaseOr404(req, res);
     const { seconds } = parseOrThrow(ExtendLeaseRequest, req.body);
     refuseIfFinished(lease, 'extended');
+    await coverDeposit(lease.customer_id, depositFor(BigInt(lease.max_price_per_gpu_hour), lease.gpu_count, seconds), {
+      what: ` for ${seconds} more seconds`, consequence: 'the lease was not extended',
+    });
     const result = await orchestrator.extend(lease.id, seconds);
     await recordExtension(db, lease.id, result.durationSeconds, result.endsAt === null ? null : new Date(result.endsAt));
     res.json(await view(lease.customer_id, lease.id));

@@ -17,11 +17,13 @@ import {
 import {
   ExtendLeaseRequest,
   IdempotencyKeyHeader,
+  LeaseDetailView,
   LeaseIdParams,
   LeaseRequest,
   LeaseView,
 } from './schemas/leases.schemas';
 import { OffersQuery, OfferView } from './schemas/offers.schemas';
+import { InsufficientFundsProblem, ProviderIdParams, ProviderView, SettlementView } from './schemas/payments.schemas';
 import { z } from './zod';
 
 type Responses = RouteConfig['responses'];
@@ -31,6 +33,7 @@ const json = (schema: z.ZodType, description: string) => ({ description, content
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Malformed JSON, unknown field, wrong type or value out of range (the fields are named)',
   401: 'Missing or invalid credentials or signature',
+  402: 'The customer’s wallet cannot cover the deposit (the shortfall is named); nothing was changed',
   404: 'No such resource (or not the caller’s)',
   409: 'Conflicts with the current state',
   413: 'Body over 64 kB',
@@ -45,7 +48,7 @@ function problemsFor(...statuses: number[]): Responses {
   for (const status of [...statuses, 500]) {
     responses[status] = {
       description: PROBLEM_TEXT[status] ?? 'Problem',
-      content: { 'application/problem+json': { schema: Problem } },
+      content: { 'application/problem+json': { schema: status === 402 ? InsufficientFundsProblem : Problem } },
     };
   }
   return responses;
@@ -65,15 +68,16 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     description: 'ed25519 signature by the host key; see the x-host-* headers',
   });
   registry.register('Problem', Problem);
+  registry.register('InsufficientFundsProblem', InsufficientFundsProblem);
 
   const leaseWrite = problemsFor(400, 401, 404, 409, 413, 415, 422);
   registry.registerPath({
     method: 'post', path: '/v1/leases', summary: 'Create a lease and start its workflow', security: customer,
     request: { headers: IdempotencyKeyHeader, body: body(LeaseRequest) },
     responses: {
-      201: json(LeaseView, 'Lease created'),
-      200: json(LeaseView, 'Same Idempotency-Key and body as an earlier request: that lease'),
-      ...problemsFor(400, 401, 409, 413, 415, 422, 503),
+      201: json(LeaseDetailView, 'Lease created'),
+      200: json(LeaseDetailView, 'Same Idempotency-Key and body as an earlier request: that lease'),
+      ...problemsFor(400, 401, 402, 409, 413, 415, 422, 503),
     },
   });
   registry.registerPath({
@@ -81,24 +85,35 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     responses: { 200: json(z.array(LeaseView), 'Leases'), ...problemsFor(401) },
   });
   registry.registerPath({
-    method: 'get', path: '/v1/leases/{id}', summary: 'One lease with its assignments', security: customer,
+    method: 'get', path: '/v1/leases/{id}', summary: 'One lease with its assignments and its escrow', security: customer,
     request: { params: LeaseIdParams },
-    responses: { 200: json(LeaseView, 'The lease'), ...problemsFor(401, 404) },
+    responses: { 200: json(LeaseDetailView, 'The lease'), ...problemsFor(401, 404) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/leases/{id}/settlements', summary: 'The lease’s confirmed settlements, oldest first',
+    security: customer,
+    request: { params: LeaseIdParams },
+    responses: { 200: json(z.array(SettlementView), 'Settlements with their payouts'), ...problemsFor(401, 404) },
   });
   registry.registerPath({
     method: 'post', path: '/v1/leases/{id}/extend', summary: 'Lengthen a lease', security: customer,
     request: { params: LeaseIdParams, body: body(ExtendLeaseRequest) },
-    responses: { 200: json(LeaseView, 'Extended'), ...leaseWrite },
+    responses: { 200: json(LeaseDetailView, 'Extended'), ...problemsFor(400, 401, 402, 404, 409, 413, 415, 422, 503) },
   });
   registry.registerPath({
     method: 'post', path: '/v1/leases/{id}/cancel', summary: 'Cancel a lease: stop, settle, refund', security: customer,
     request: { params: LeaseIdParams },
-    responses: { 200: json(LeaseView, 'Cancelled'), 202: json(LeaseView, 'Cancellation under way'), ...leaseWrite },
+    responses: { 200: json(LeaseDetailView, 'Cancelled'), 202: json(LeaseDetailView, 'Cancellation under way'), ...leaseWrite },
   });
   registry.registerPath({
     method: 'get', path: '/v1/offers', summary: 'Free GPUs on live hosts, grouped by model, tier and price',
     request: { query: OffersQuery },
     responses: { 200: json(z.array(OfferView), 'Offers'), ...problemsFor(400) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/providers/{id}', summary: 'A provider, its payout account and its earnings',
+    request: { params: ProviderIdParams },
+    responses: { 200: json(ProviderView, 'The provider'), ...problemsFor(404) },
   });
   registry.registerPath({
     method: 'get', path: '/v1/hosts', summary: 'Registered hosts and their GPUs',

@@ -4,11 +4,13 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Connection } from '@solana/web3.js';
 import pino from 'pino';
 import type { Config } from '../infra/config';
 import { loadConfig } from '../infra/config';
 import { createDb } from '../infra/db/connection';
 import { migrateToLatest } from '../infra/db/migrate';
+import { FileCustomerWallets } from '../infra/solana/customer-wallets';
 import { connectTemporal } from '../infra/temporal/connection';
 import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator';
 import { createApp } from './app';
@@ -36,6 +38,11 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
     orchestrator: new TemporalLeaseOrchestrator(temporal.client),
     timings: leaseTimingsFromConfig(config),
     logger,
+    // Balances are read over JSON-RPC, from the local chain node or a real cluster alike.
+    payments: {
+      connection: new Connection(config.solanaRpcUrl, 'confirmed'),
+      wallets: FileCustomerWallets.inDataDir(config.dataDir),
+    },
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -43,7 +50,7 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.API_HOST}:${port}`;
-  logger.info({ url, temporal: address }, 'API listening');
+  logger.info({ url, temporal: address, solana: config.solanaRpcUrl }, 'API listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -3,6 +3,7 @@ import { LEASE_STATUSES } from '../../domain/lease';
 import { MAX_EXTEND_SECONDS } from '../../workflows/messages';
 import { z } from '../zod';
 import { Timestamp, TokenAmount } from './common.schemas';
+import { EscrowView } from './payments.schemas';
 
 export const MIN_LEASE_SECONDS = 60;
 export const MAX_LEASE_SECONDS = 30 * 24 * 3600;
@@ -71,6 +72,12 @@ export const LeaseView = z
   })
   .openapi('Lease');
 export type LeaseView = z.infer<typeof LeaseView>;
+
+/** One lease as its own resource: the list view plus its escrow (the list stays one query). */
+export const LeaseDetailView = LeaseView.extend({
+  escrow: z.union([EscrowView, z.null()]).openapi({ description: 'null until the escrow is opened on-chain' }),
+}).openapi('LeaseDetail');
+export type LeaseDetailView = z.infer<typeof LeaseDetailView>;
 
 export const LeaseIdParams = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 

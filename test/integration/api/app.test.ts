@@ -20,9 +20,11 @@ const ROUTES: [string, string][] = [
   ['post', '/v1/leases'],
   ['get', '/v1/leases'],
   ['get', '/v1/leases/{id}'],
+  ['get', '/v1/leases/{id}/settlements'],
   ['post', '/v1/leases/{id}/extend'],
   ['post', '/v1/leases/{id}/cancel'],
   ['get', '/v1/offers'],
+  ['get', '/v1/providers/{id}'],
   ['get', '/v1/hosts'],
   ['post', '/v1/hosts/register'],
   ['post', '/v1/hosts/{hostId}/heartbeat'],
@@ -42,6 +44,10 @@ describe('GET /openapi.json', () => {
     const createLease = res.body.paths['/v1/leases'].post;
     expect(createLease.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/LeaseRequest' });
     expect(createLease.responses['400'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    // A deposit the wallet cannot cover: the problem carries the amounts.
+    expect(createLease.responses['402'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/InsufficientFundsProblem' });
+    expect(res.body.paths['/v1/leases/{id}'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/LeaseDetail' });
+    expect(res.body.components.schemas.LeaseDetail.allOf[1].properties.escrow.anyOf).toEqual([{ $ref: '#/components/schemas/Escrow' }, { type: 'null' }]);
     expect(res.body.components.schemas.LeaseRequest).toMatchObject({
       additionalProperties: false,
       required: expect.arrayContaining(['gpuModel', 'gpuCount', 'minTier', 'maxPricePerGpuHour', 'durationSeconds', 'image']),

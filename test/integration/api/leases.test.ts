@@ -85,7 +85,7 @@ describe('POST /v1/leases', () => {
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'reserving', endReason: null, gpuModel: 'A100', gpuCount: 2, minTier: 2,
       maxPricePerGpuHour: '1.25', durationSeconds: 600, image: 'busybox', createdAt: expect.any(String),
-      startedAt: null, endsAt: null, endedAt: null, assignments: [], failoverCount: 0,
+      startedAt: null, endsAt: null, endedAt: null, assignments: [], failoverCount: 0, escrow: null,
     });
     expect(orchestrator.started).toEqual([{
       leaseId: res.body.id, customerId: alice.id, timings,
