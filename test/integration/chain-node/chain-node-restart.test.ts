@@ -54,6 +54,7 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   expect(await running.exited).toBeNull();
 
   running = await spawnChainNode(dataDir, port);
+  const restartedAt = Date.now();
   const lease = await client.fetchLease(client.leaseAddress(leaseId));
   expect(lease).toMatchObject({ deposited: 250n * TOKEN, status: 'open' });
   expect((await connection.getTokenAccountBalance(client.vaultAddress(client.leaseAddress(leaseId)))).value.amount)
@@ -79,6 +80,9 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   expect(await bootstrapSolana({ rpcUrl: running.rpcUrl, dataDir })).toEqual(solana);
   expect(await connection.getTransactionCount()).toBe(count);
 
+  // web3.js re-opens the WebSockets the kill dropped (one try a second) and closes them once idle; stopping
+  // before that would leave them retrying against a node that is gone.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, restartedAt + 1_600 - Date.now())));
   running.child.kill('SIGTERM');
   expect(await running.exited).toBe(0);
   running = undefined;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AnchorError, parseIdlErrors, translateError } from '@coral-xyz/anchor';
+import bs58 from 'bs58';
 import { createTransferInstruction } from '@solana/spl-token';
 import {
   Connection,
@@ -141,6 +142,8 @@ describe('local chain node', () => {
     expect(raw.error?.code).toBe(-32002);
     expect(raw.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
     expect(raw.error?.message).toContain('custom program error: 0x1789');
+    const base58 = await rpc(node.rpcUrl, 'sendTransaction', [bs58.encode(wire)]);
+    expect(base58.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
 
     // Without preflight it lands, fails, and costs the fee, as on a cluster; the tokens do not move.
     const lamports = await connection.getBalance(customer.publicKey);
