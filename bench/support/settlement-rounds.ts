@@ -1,0 +1,127 @@
+/**
+ * A lease's settlement periods as its workflow history tells them. Like history.ts, but it also reads
+ * each activity's input, because that is where a period's end is written exactly: every supervision
+ * round of a period is given the same `until`. Then, per period: when its last round came back, and
+ * the verifyPeriodReceipts and settlePeriod that followed (with the on-chain period number the
+ * settlement took). Server timestamps, on this machine's clock. Follows continue-as-new back to the
+ * first run, so a long lease keeps all its periods.
+ */
+import type { WorkflowClient } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { tsToMs } from '@temporalio/common/lib/time';
+
+type HistoryEvent = NonNullable<History['events']>[number];
+type Payloads = NonNullable<HistoryEvent['activityTaskScheduledEventAttributes']>['input'];
+
+export interface ActivityTimes {
+  scheduledAt: number;
+  startedAt: number | null;
+  closedAt: number | null;
+  outcome: 'completed' | 'failed' | 'timed_out' | 'canceled' | null;
+}
+
+interface ScheduledActivity extends ActivityTimes {
+  name: string;
+  input: Record<string, unknown> | undefined;
+}
+
+export interface PeriodRound {
+  /** The workflow's period index (from 0): every period, paid or not. */
+  period: number;
+  /** Unix ms the period ends: the supervision rounds' `until`. */
+  until: number;
+  /** When the period's last supervision round closed (the host's result reached the server). */
+  superviseClosedAt: number | null;
+  supervisionRounds: number;
+  verify: ActivityTimes | null;
+  /** Absent for a period that paid nothing and for the last one (paid by the close). */
+  settle: (ActivityTimes & { chainPeriod: number }) | null;
+}
+
+const decoder = new TextDecoder();
+
+function firstArgument(payloads: Payloads): Record<string, unknown> | undefined {
+  const data = payloads?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    return JSON.parse(decoder.decode(data)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+const at = (event: HistoryEvent): number => tsToMs(event.eventTime);
+
+/** Every activity of one run, in the order it was scheduled, and the run it continued from. */
+function activitiesOf(events: HistoryEvent[]): { activities: ScheduledActivity[]; continuedFrom: string | null } {
+  const byScheduledId = new Map<string, ScheduledActivity>();
+  let continuedFrom: string | null = null;
+  for (const event of events) {
+    const started = event.workflowExecutionStartedEventAttributes;
+    if (started) continuedFrom = started.continuedExecutionRunId || null;
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      byScheduledId.set(String(event.eventId), {
+        name: scheduled.activityType?.name ?? '?',
+        input: firstArgument(scheduled.input),
+        scheduledAt: at(event),
+        startedAt: null,
+        closedAt: null,
+        outcome: null,
+      });
+      continue;
+    }
+    const step =
+      (event.activityTaskStartedEventAttributes && { kind: 'started' as const, ref: event.activityTaskStartedEventAttributes.scheduledEventId }) ||
+      (event.activityTaskCompletedEventAttributes && { kind: 'completed' as const, ref: event.activityTaskCompletedEventAttributes.scheduledEventId }) ||
+      (event.activityTaskFailedEventAttributes && { kind: 'failed' as const, ref: event.activityTaskFailedEventAttributes.scheduledEventId }) ||
+      (event.activityTaskTimedOutEventAttributes && { kind: 'timed_out' as const, ref: event.activityTaskTimedOutEventAttributes.scheduledEventId }) ||
+      (event.activityTaskCanceledEventAttributes && { kind: 'canceled' as const, ref: event.activityTaskCanceledEventAttributes.scheduledEventId });
+    const activity = step ? byScheduledId.get(String(step.ref)) : undefined;
+    if (!step || !activity) continue;
+    if (step.kind === 'started') activity.startedAt = at(event);
+    else {
+      activity.closedAt = at(event);
+      activity.outcome = step.kind;
+    }
+  }
+  // Map order is scheduling order: event ids grow through the history.
+  return { activities: [...byScheduledId.values()], continuedFrom };
+}
+
+const times = (a: ScheduledActivity): ActivityTimes => ({ scheduledAt: a.scheduledAt, startedAt: a.startedAt, closedAt: a.closedAt, outcome: a.outcome });
+
+/** The lease's periods, oldest first, across every run of its workflow. */
+export async function settlementRounds(client: WorkflowClient, workflowId: string): Promise<PeriodRound[]> {
+  const runs: ScheduledActivity[][] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const history = await client.getHandle(workflowId, runId).fetchHistory();
+    const { activities, continuedFrom } = activitiesOf(history.events ?? []);
+    runs.unshift(activities);
+    if (continuedFrom === null) break;
+    runId = continuedFrom;
+  }
+
+  const rounds = new Map<number, PeriodRound>();
+  let current: PeriodRound | undefined;
+  for (const activity of runs.flat()) {
+    const period = typeof activity.input?.period === 'number' ? activity.input.period : undefined;
+    if (activity.name === 'superviseAssignment' && period !== undefined && typeof activity.input?.until === 'number') {
+      current = rounds.get(period);
+      if (!current) {
+        current = { period, until: activity.input.until, superviseClosedAt: null, supervisionRounds: 0, verify: null, settle: null };
+        rounds.set(period, current);
+      }
+      current.supervisionRounds += 1;
+      if (activity.closedAt !== null) current.superviseClosedAt = Math.max(current.superviseClosedAt ?? 0, activity.closedAt);
+    } else if (activity.name === 'verifyPeriodReceipts' && period !== undefined) {
+      const round = rounds.get(period);
+      if (round) round.verify = times(activity);
+    } else if (activity.name === 'settlePeriod' && period !== undefined && current) {
+      // A period's settlement follows its verification, before the next period's first round.
+      current.settle = { ...times(activity), chainPeriod: period };
+    }
+  }
+  return [...rounds.values()].sort((a, b) => a.period - b.period);
+}
