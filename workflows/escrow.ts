@@ -5,7 +5,7 @@
  * never pays twice; the amounts come from the pure billing functions, from cumulative verified seconds.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { EscrowActivities, ProviderPayout } from '../activities/contracts';
+import type { EscrowActivities, ProviderPayout, SettlePeriodInput } from '../activities/contracts';
 import { CONTROL_TASK_QUEUE } from '../activities/contracts';
 import { maxRatePerSecond, periodPayouts, receiptsDigest } from '../domain/billing';
 import { depositFor } from '../domain/money';
@@ -89,25 +89,22 @@ export function billPeriod(account: EscrowState, receiptHashes: string[]): Perio
 
 /** One settlement transaction for the period; nothing to pay, no transaction. */
 export async function settle(input: LeaseWorkflowInput, account: EscrowState, bill: PeriodBill): Promise<void> {
-  if (bill.payouts.length === 0) return;
-  await escrow.settlePeriod({
-    leaseId: input.leaseId,
-    period: account.settlements + 1,
-    payouts: bill.payouts,
-    receiptsDigest: bill.receiptsDigest,
-  });
-  account.settlements++;
-  bill.apply();
+  if (bill.payouts.length > 0) await send(input, account, bill, escrow.settlePeriod);
 }
 
 /** The last period's payouts and the refund of the rest of the deposit, in one transaction. */
 export async function closeEscrow(input: LeaseWorkflowInput, account: EscrowState, bill: PeriodBill): Promise<void> {
-  await escrow.closeEscrow({
-    leaseId: input.leaseId,
-    period: account.settlements + 1,
-    payouts: bill.payouts,
-    receiptsDigest: bill.receiptsDigest,
-  });
+  await send(input, account, bill, escrow.closeEscrow);
+}
+
+/** Each settlement, the close included, takes the next on-chain period; the bill counts as paid once it landed. */
+async function send(
+  input: LeaseWorkflowInput,
+  account: EscrowState,
+  bill: PeriodBill,
+  activity: (request: SettlePeriodInput) => Promise<unknown>,
+): Promise<void> {
+  await activity({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts, receiptsDigest: bill.receiptsDigest });
   account.settlements++;
   bill.apply();
 }
