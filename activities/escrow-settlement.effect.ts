@@ -17,6 +17,7 @@ import {
   type SettlementWithPayouts,
 } from '../infra/db/repositories/escrow-ledger.repo';
 import type { Escrow, SettlementPayout } from '../infra/db/schema';
+import { failpoint } from '../infra/failpoints';
 import { feeSplit, type EscrowConfig } from '../infra/solana/escrow-client';
 import { signTransaction } from '../infra/solana/transaction-delivery';
 import type { WriteAheadEffect } from '../infra/solana/write-ahead';
@@ -127,6 +128,8 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     },
 
     async confirm(tx) {
+      // Test-only crash point (inert unless LEASE_ENGINE_FAILPOINTS arms it): sent and landed, not yet recorded.
+      failpoint('after-settlement-sent');
       if (request.kind === 'close') {
         const escrow = await requireEscrow(ctx, leaseId, 'open', 'closed');
         const lease = await client.fetchLease(new PublicKey(escrow.address));

@@ -1,7 +1,9 @@
 /**
  * A whole engine for tests that exercise leases for real: a fresh PostgreSQL database, a Temporal dev
  * server, the API and the control worker in this process, and one real host-agent *process* per host
- * (so a test can SIGKILL it), each running containers on the local Docker engine.
+ * (so a test can SIGKILL it), each running containers on the local Docker engine. With
+ * `controlWorker: 'process'` the control worker is a real `workers/control/main.ts` process too, with the
+ * same configuration, so a test can SIGKILL it and start it again.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Connection } from '@solana/web3.js';
+import { CONTROL_TASK_QUEUE } from '../../activities/contracts';
 import { startApiServer } from '../../api/server';
 import type { SolanaBootstrap } from '../../infra/solana/bootstrap';
 import { bootstrapSolana } from '../../infra/solana/bootstrap';
@@ -47,6 +50,10 @@ export interface EngineOptions {
   settlementPeriodSeconds?: number;
   queueTimeoutSeconds?: number;
   suggestContinueAsNewAfterEvents?: number;
+  /** Where the control worker runs: in this process (default) or as its own process that a test can kill. */
+  controlWorker?: 'in-process' | 'process';
+  /** More environment for the control worker process (e.g. LEASE_ENGINE_FAILPOINTS); `'process'` only. */
+  controlWorkerEnv?: Record<string, string>;
 }
 
 export interface TestEngine {
@@ -61,6 +68,15 @@ export interface TestEngine {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON answers field by field
   request(method: string, url: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: any }>;
   killHost(hostId: string): void;
+  /** The control worker process now (`controlWorker: 'process'` only; undefined in-process). */
+  controlWorkerProcess(): ChildProcess | undefined;
+  /** SIGKILLs the control worker process and waits until it is gone (`'process'` only). */
+  killControlWorker(): Promise<void>;
+  /**
+   * Starts a new control worker process, the old one killed first if it still runs, with `env` in place of
+   * `controlWorkerEnv`; resolves once it polls the control task queue (`'process'` only).
+   */
+  restartControlWorker(env?: Record<string, string>): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -88,14 +104,42 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   };
   const config = loadConfig(env);
   const api: RunningApi = await startApiServer(config);
-  const worker: Worker = await createControlWorker({
-    connection: temporal.nativeConnection,
-    namespace: temporal.namespace ?? 'default',
-    db: database.db,
-    escrow: escrowDepsFromConfig(config, database.db),
-    workflowBundle: await leaseWorkflowBundle(),
-  });
-  const workerRun = worker.run();
+  let inProcess: { worker: Worker; run: Promise<void> } | undefined;
+  let controlProcess: ChildProcess | undefined;
+  if (options.controlWorker !== 'process') {
+    const worker: Worker = await createControlWorker({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace ?? 'default',
+      db: database.db,
+      escrow: escrowDepsFromConfig(config, database.db),
+      workflowBundle: await leaseWorkflowBundle(),
+    });
+    inProcess = { worker, run: worker.run() };
+  }
+  const controlEnv = { ...env, TEMPORAL_NAMESPACE: temporal.namespace ?? 'default' };
+  const startControlProcess = async (extra: Record<string, string>): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers/control/main.ts')], {
+      cwd: ROOT, env: { ...process.env, ...controlEnv, ...extra }, stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    controlProcess = child;
+    await waitFor(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`control worker exited (${child.exitCode ?? child.signalCode})`);
+      return pollsControlQueue(temporal, child.pid!);
+    }, 120_000, 'the control worker process polling lease-control');
+    return child;
+  };
+  const requireProcessMode = (): void => {
+    if (options.controlWorker !== 'process') throw new Error("the control worker runs in-process: start the engine with controlWorker: 'process'");
+  };
+  const killControlWorker = async (): Promise<void> => {
+    requireProcessMode();
+    if (controlProcess) await ended(controlProcess, 'SIGKILL');
+  };
+  if (options.controlWorker === 'process') {
+    // A test process that dies without stop() must not leave a worker polling a dead server.
+    process.once('exit', () => controlProcess?.kill('SIGKILL'));
+    await startControlProcess(options.controlWorkerEnv ?? {});
+  }
 
   const customers = [await createCustomer(database.db, 'alice'), await createCustomer(database.db, 'bob')];
   const wallets = FileCustomerWallets.inDataDir(dataDir);
@@ -157,6 +201,12 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     hostProcesses,
     request,
     killHost: (hostId) => hostProcesses.get(hostId)?.kill('SIGKILL'),
+    controlWorkerProcess: () => controlProcess,
+    killControlWorker,
+    restartControlWorker: async (extra = {}) => {
+      await killControlWorker();
+      return startControlProcess(extra);
+    },
     stop: async () => {
       await Promise.all(
         [...hostProcesses.values()].map(
@@ -167,8 +217,12 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
           }),
         ),
       );
-      worker.shutdown();
-      await workerRun;
+      if (inProcess) {
+        inProcess.worker.shutdown();
+        await inProcess.run;
+      }
+      // A graceful stop first; a worker stuck on an activity does not hold up the teardown for long.
+      if (controlProcess) await ended(controlProcess, 'SIGTERM', 15_000);
       await api.close();
       await temporal.teardown();
       await chain.close();
@@ -176,6 +230,31 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Sends `signal` (if it still runs) and resolves once `child` has exited; SIGKILL after `graceMs`. */
+function ended(child: ChildProcess, signal: NodeJS.Signals, graceMs = 0): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = graceMs > 0 ? setTimeout(() => child.kill('SIGKILL'), graceMs) : undefined;
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Whether process `pid` polls both the workflow and the activity side of the control task queue. */
+async function pollsControlQueue(temporal: TestWorkflowEnvironment, pid: number): Promise<boolean> {
+  // 1 and 2: TASK_QUEUE_TYPE_WORKFLOW and TASK_QUEUE_TYPE_ACTIVITY. The SDK's default worker identity is "pid@host".
+  for (const taskQueueType of [1, 2]) {
+    const { pollers } = await temporal.client.workflowService.describeTaskQueue({
+      namespace: temporal.namespace ?? 'default', taskQueue: { name: CONTROL_TASK_QUEUE }, taskQueueType,
+    });
+    if (!pollers.some((poller) => poller.identity?.startsWith(`${pid}@`))) return false;
+  }
+  return true;
 }
 
 export async function waitFor<T>(probe: () => Promise<T | false | undefined | null>, timeoutMs: number, what: string): Promise<T> {
