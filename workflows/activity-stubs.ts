@@ -12,7 +12,8 @@ import type { LeaseTimings } from './messages';
 /** Control-plane activities touch PostgreSQL only: retry until it answers (each is idempotent). */
 export const control = proxyActivities<ControlActivities>({
   taskQueue: CONTROL_TASK_QUEUE,
-  startToCloseTimeout: '30s',
+  // Each takes milliseconds: a short timeout means a killed worker's attempt is retried elsewhere soon.
+  startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumInterval: '10s', backoffCoefficient: 2 },
 });
 

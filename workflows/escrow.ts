@@ -16,6 +16,8 @@ const escrow = proxyActivities<EscrowActivities>({
   taskQueue: CONTROL_TASK_QUEUE,
   // A transaction that never lands is only known dead once its blockhash expires (about a minute).
   startToCloseTimeout: '3m',
+  // The worker heartbeats while it waits on the chain: a killed worker's attempt is retried within seconds.
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '500ms', maximumInterval: '15s', backoffCoefficient: 2 },
 });
 

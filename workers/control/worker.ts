@@ -12,6 +12,7 @@ import { CONTROL_TASK_QUEUE } from '../../activities/contracts';
 import { createControlActivities } from '../../activities/control';
 import type { EscrowActivityDeps } from '../../activities/escrow-context';
 import { createEscrowActivities } from '../../activities/escrow.activities';
+import { heartbeating } from '../../activities/heartbeating';
 import type { Database } from '../../infra/db/schema';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -34,6 +35,6 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? CONTROL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createControlActivities({ db: deps.db, log: deps.log }), ...createEscrowActivities(deps.escrow) },
+    activities: { ...createControlActivities({ db: deps.db, log: deps.log }), ...heartbeating(createEscrowActivities(deps.escrow)) },
   });
 }
