@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Tier } from '../../domain/tier';
+import type { SolanaBootstrap } from '../../infra/solana/bootstrap';
 import type { DemoWallet } from './demo-wallets';
 
 /**
@@ -30,21 +31,14 @@ export interface DemoFile {
   processes: { temporal: number | null; api: number | null; controlWorker: number | null; chain: number | null };
 }
 
-/** Addresses base58; enough for a customer's own script to find its escrow and call `reclaim`. */
-export interface DemoSolana {
-  rpcUrl: string;
-  wsUrl: string;
-  programId: string;
-  /** The escrow program's Config PDA. */
-  config: string;
-  mint: string;
-  decimals: number;
-  treasury: string;
-  settlementAuthority: string;
-  /** After a lease's expiry, how long before its customer may reclaim it. */
-  reclaimGraceSeconds: number;
-  customers: DemoWallet[];
-}
+/**
+ * Addresses base58; enough for a customer's own script to find its escrow and call `reclaim`: the chain's
+ * public facts from the bootstrap (the keys stay out), and each demo customer's wallet.
+ */
+export type DemoSolana = Pick<
+  SolanaBootstrap,
+  'rpcUrl' | 'wsUrl' | 'programId' | 'config' | 'mint' | 'decimals' | 'treasury' | 'settlementAuthority' | 'reclaimGraceSeconds'
+> & { customers: DemoWallet[] };
 
 export function demoFilePath(dataDir: string): string {
   return path.join(dataDir, 'demo.json');
