@@ -1,15 +1,13 @@
 /**
  * The activity interfaces the lease workflow schedules. Types only: workflows import them with
- * `import type`, workers implement them (control activities in activities/*.activities.ts on
- * `lease-control`, host activities in workers/host-agent on `host-<hostId>`).
+ * `import type`; the control worker implements them (activities/*.activities.ts) on `lease-control`.
+ * Hosts have no activities: they are outside the trust boundary and speak only to the API.
  */
 import type { ProviderPayout } from '../domain/billing';
 import type { AssignmentEndReason, LeaseStatus, ReservedGpu } from '../domain/lease';
-import type { ChainTip, ContainerState, ProofReceipt } from '../domain/proof-receipt';
 import type { Tier } from '../domain/tier';
 
 export const CONTROL_TASK_QUEUE = 'lease-control';
-export const hostTaskQueue = (hostId: string): string => `host-${hostId}`;
 
 // ---------- control plane (PostgreSQL) ----------
 
@@ -44,59 +42,77 @@ export interface LeaseStatusChange {
   failoverCount?: number;
 }
 
-export interface OpenAssignmentInput {
-  assignmentId: string;
+export interface OpenAssignmentsInput {
   leaseId: string;
-  gpu: ReservedGpu;
-  rank: number;
-  epoch: number;
-  startedAt: number;
+  assignments: {
+    assignmentId: string;
+    gpu: ReservedGpu;
+    rank: number;
+    epoch: number;
+    /** What the host runs: image, command, env and the rendezvous contract. */
+    container: { image: string; command?: string[]; env?: Record<string, string>; worldSize: number; headHost: string };
+  }[];
+  proofIntervalMs: number;
+  /** The settlement period the receipts answer now, and its challenge seed. */
+  period: number;
+  challengeSeed: string;
+}
+
+export interface AwaitRunningInput {
+  assignmentIds: string[];
+  /** Unix ms: a container not reported running by then is not coming (its host is unhealthy). */
+  deadline: number;
+}
+
+export interface AwaitRunningResult {
+  running: { assignmentId: string; runningAt: number }[];
+  /** `timedOut`: the host never said; otherwise it reported the container not running (the reason says why). */
+  notRunning: { assignmentId: string; hostId: string; timedOut: boolean; reason: string }[];
 }
 
 export interface CloseAssignmentInput {
   assignmentId: string;
-  endedAt: number;
   endReason: AssignmentEndReason;
+  /** Unix ms; absent: at its last accepted receipt (its host's unproven seconds are not paid). */
+  endedAt?: number;
 }
 
-/** One assignment's receipts for one settlement period, as the workflow got them from the host. */
-export interface AssignmentReceipts {
-  assignmentId: string;
-  epoch: number;
-  hostId: string;
-  gpuId: string;
-  receipts: ProofReceipt[];
-}
-
-export interface VerifyPeriodInput {
+export interface ClosePeriodInput {
   leaseId: string;
   period: number;
-  /** The period's challenge seed the hosts had to answer. */
-  challengeSeed: string;
-  proofIntervalMs: number;
-  assignments: AssignmentReceipts[];
+  /** The next period and its challenge seed; null when the lease ends with this period. */
+  next: { period: number; challengeSeed: string } | null;
 }
 
-export interface AssignmentVerification {
+export interface ClosePeriodResult {
+  /** Every assignment of the lease, ended ones included: total verified seconds so far. */
+  verified: { assignmentId: string; verifiedSeconds: number }[];
+  /** domain/billing receiptsDigest of the receipts accepted since the last period closed. */
+  receiptsDigest: string;
+  receipts: number;
+}
+
+export interface HostFault {
+  hostId: string;
   assignmentId: string;
-  /** Payable milliseconds this batch added. */
-  payableMs: number;
-  /** Total verified seconds of the assignment so far (floor of all payable ms / 1000). */
-  verifiedSeconds: number;
-  accepted: number;
-  rejected: { seq: number; reason: string }[];
-  tip: ChainTip | null;
+  kind: 'start_timeout' | 'start_failed';
+  detail: string;
+  /** Takes the host out of placement for a while (it took a reservation and never started it). */
+  unhealthy: boolean;
 }
 
 export interface ControlActivities {
   reserveGpus(input: ReserveGpusInput): Promise<ReserveGpusResult>;
   releaseGpus(input: { leaseId: string; gpuIds: string[] }): Promise<void>;
   recordLeaseStatus(change: LeaseStatusChange): Promise<void>;
-  openAssignment(input: OpenAssignmentInput): Promise<void>;
+  /** Records the assignments; their hosts see them in their desired state. */
+  openAssignments(input: OpenAssignmentsInput): Promise<void>;
+  awaitContainersRunning(input: AwaitRunningInput): Promise<AwaitRunningResult>;
+  /** Ends the assignment: its host must stop the container, and nothing after the end is paid. */
   closeAssignment(input: CloseAssignmentInput): Promise<void>;
-  /** Verifies signatures, chain, epoch, timing and sampled challenge answers; records what is valid. */
-  verifyPeriodReceipts(input: VerifyPeriodInput): Promise<AssignmentVerification[]>;
-  markHostLost(input: { hostId: string }): Promise<void>;
+  /** Totals the verified seconds the API recorded, digests the period's receipts, starts the next challenge. */
+  closePeriod(input: ClosePeriodInput): Promise<ClosePeriodResult>;
+  recordHostFault(input: HostFault): Promise<void>;
 }
 
 // ---------- escrow (Solana, lease_escrow) ----------
@@ -185,67 +201,4 @@ export interface EscrowActivities {
   topUpEscrow(input: TopUpEscrowInput): Promise<TopUpEscrowResult>;
   /** A failed start: closes with no payouts, refunding everything; null when no escrow was ever opened. */
   refundUnstartedEscrow(input: { leaseId: string }): Promise<CloseEscrowRecord | null>;
-}
-
-// ---------- host agent (Docker on the provider's machine) ----------
-
-/** Cluster rendezvous contract every container gets in its environment (DESIGN §2.3). */
-export interface Rendezvous {
-  rank: number;
-  worldSize: number;
-  headHost: string;
-}
-
-export interface StartContainerInput {
-  leaseId: string;
-  assignmentId: string;
-  epoch: number;
-  gpuId: string;
-  image: string;
-  command?: string[];
-  env?: Record<string, string>;
-  rendezvous: Rendezvous;
-}
-
-export interface StartContainerResult {
-  containerId: string;
-  /** Unix ms when the container was running. */
-  startedAt: number;
-}
-
-export interface SuperviseInput {
-  leaseId: string;
-  assignmentId: string;
-  epoch: number;
-  gpuId: string;
-  period: number;
-  /** Unix ms: return the period's receipts at this time. */
-  until: number;
-  challengeSeed: string;
-  proofIntervalMs: number;
-  /** Where the chain continues: the last receipt the workflow received, null for a new assignment. */
-  chainTip: { seq: number; hash: string } | null;
-}
-
-export interface SuperviseResult {
-  receipts: ProofReceipt[];
-  containerState: ContainerState;
-  exitCode?: number;
-}
-
-/** What superviseAssignment heartbeats: all receipts of the current call so far. */
-export interface SuperviseHeartbeat {
-  receipts: ProofReceipt[];
-}
-
-export interface StopContainerInput {
-  leaseId: string;
-  assignmentId: string;
-  epoch: number;
-}
-
-export interface HostActivities {
-  startContainer(input: StartContainerInput): Promise<StartContainerResult>;
-  superviseAssignment(input: SuperviseInput): Promise<SuperviseResult>;
-  stopContainer(input: StopContainerInput): Promise<void>;
 }

@@ -8,19 +8,19 @@ import type { Database } from '../infra/db/schema';
 import type { ControlActivities } from './contracts';
 import { createInventoryActivities } from './inventory.activities';
 import { createLeaseRecordActivities } from './lease-records.activities';
-import { createProofActivities } from './proofs.activities';
+import { createAssignmentActivities } from './assignments.activities';
 
 export interface ControlActivityDeps {
   db: Kysely<Database>;
   log?: Logger;
-  /** Share of challenge answers the verifier recomputes; the last receipt of a batch always is. Default 0.25. */
-  challengeSampleRate?: number;
+  /** How often a dispatch looks at the hosts' reports, ms. Default 100. */
+  pollMs?: number;
 }
 
 export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
   return {
     ...createInventoryActivities(deps),
     ...createLeaseRecordActivities(deps),
-    ...createProofActivities(deps),
+    ...createAssignmentActivities(deps),
   };
 }

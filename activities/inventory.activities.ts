@@ -17,7 +17,7 @@ interface Deps {
   log?: Logger;
 }
 
-export type InventoryActivities = Pick<ControlActivities, 'reserveGpus' | 'releaseGpus' | 'markHostLost'>;
+export type InventoryActivities = Pick<ControlActivities, 'reserveGpus' | 'releaseGpus'>;
 
 type GpuRow = { id: string; host_id: string; provider_id: string; tier: number; model: string; price_per_gpu_hour: string };
 
@@ -37,7 +37,7 @@ function shortageReason(input: ReserveGpusInput, available: number): string {
   const excluded = input.excludeProviderIds.length > 0 ? ` outside providers ${input.excludeProviderIds.join(', ')}` : '';
   return (
     `needs ${input.count} free ${input.gpuModel} GPUs of tier ${input.minTier} or better ` +
-    `at ≤ ${formatTokenAmount(input.maxPricePerGpuHour)} per GPU-hour on online hosts${excluded}; ${available} available`
+    `at ≤ ${formatTokenAmount(input.maxPricePerGpuHour)} per GPU-hour on healthy online hosts${excluded}; ${available} available`
   );
 }
 
@@ -86,6 +86,8 @@ export function createInventoryActivities({ db, log }: Deps): InventoryActivitie
         .where('gpus.price_per_gpu_hour', '<=', input.maxPricePerGpuHour)
         .where('hosts.status', '=', 'online')
         .where('hosts.last_heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${input.heartbeatTimeoutSeconds})`)
+        // A host that left a dispatch unstarted or kept sending rejected receipts sits out its cool-down.
+        .where((eb) => eb.or([eb('hosts.unhealthy_until', 'is', null), eb('hosts.unhealthy_until', '<', sql<Date>`now()`)]))
         // A GPU released before its old assignment was closed is not free yet for a new container.
         .where(({ not, exists, selectFrom }) =>
           not(exists(selectFrom('assignments').select('assignments.id').whereRef('assignments.gpu_id', '=', 'gpus.id').where('assignments.ended_at', 'is', null))),
@@ -140,16 +142,5 @@ export function createInventoryActivities({ db, log }: Deps): InventoryActivitie
     log?.info({ leaseId, gpuIds, released: Number(released.numUpdatedRows) }, 'GPUs released');
   }
 
-  /** The host is out of placement until its next heartbeat, which the API turns back into 'online'. */
-  async function markHostLost({ hostId }: { hostId: string }): Promise<void> {
-    const marked = await db
-      .updateTable('hosts')
-      .set({ status: 'lost' })
-      .where('id', '=', hostId)
-      .where('status', '=', 'online')
-      .executeTakeFirst();
-    if (Number(marked.numUpdatedRows) > 0) log?.warn({ hostId }, 'host marked lost');
-  }
-
-  return { reserveGpus, releaseGpus, markHostLost };
+  return { reserveGpus, releaseGpus };
 }

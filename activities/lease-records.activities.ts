@@ -1,21 +1,19 @@
 /**
- * The lease read model the API serves (leases, assignments), written by the workflow. Every write is
+ * The lease read model the API serves, written by the workflow. Every write is
  * idempotent on its natural key, so Temporal may retry any of them after a crash.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, LeaseUpdate } from '../infra/db/schema';
-import type { CloseAssignmentInput, ControlActivities, LeaseStatusChange, OpenAssignmentInput } from './contracts';
+import type { ControlActivities, LeaseStatusChange } from './contracts';
 
 interface Deps {
   db: Kysely<Database>;
   log?: Logger;
 }
 
-export type LeaseRecordActivities = Pick<ControlActivities, 'recordLeaseStatus' | 'openAssignment' | 'closeAssignment'>;
-
-const UNIQUE_VIOLATION = '23505';
+export type LeaseRecordActivities = Pick<ControlActivities, 'recordLeaseStatus'>;
 
 /** Only the fields the change names are written: a status change never erases a start time. */
 function leaseUpdateOf(change: LeaseStatusChange): LeaseUpdate {
@@ -38,47 +36,5 @@ export function createLeaseRecordActivities({ db, log }: Deps): LeaseRecordActiv
     log?.debug({ leaseId: change.leaseId, status: change.status }, 'lease status recorded');
   }
 
-  async function openAssignment(input: OpenAssignmentInput): Promise<void> {
-    const { gpu } = input;
-    try {
-      // Conflict on the id only: a retry is a no-op, while a GPU that already has another live
-      // assignment still fails on the one-live-assignment-per-GPU index.
-      await db
-        .insertInto('assignments')
-        .values({
-          id: input.assignmentId,
-          lease_id: input.leaseId,
-          gpu_id: gpu.gpuId,
-          host_id: gpu.hostId,
-          provider_id: gpu.providerId,
-          tier: gpu.tier,
-          price_per_gpu_hour: gpu.pricePerGpuHour,
-          rank: input.rank,
-          epoch: input.epoch,
-          started_at: new Date(input.startedAt),
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
-    } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
-        throw ApplicationFailure.nonRetryable(
-          `GPU ${gpu.gpuId} already has a live assignment; assignment ${input.assignmentId} of lease ${input.leaseId} was not opened`,
-          'GpuAlreadyAssigned',
-        );
-      }
-      throw error;
-    }
-  }
-
-  /** Only an open assignment is closed: a retry keeps the first end time and reason. */
-  async function closeAssignment(input: CloseAssignmentInput): Promise<void> {
-    await db
-      .updateTable('assignments')
-      .set({ ended_at: new Date(input.endedAt), end_reason: input.endReason })
-      .where('id', '=', input.assignmentId)
-      .where('ended_at', 'is', null)
-      .execute();
-  }
-
-  return { recordLeaseStatus, openAssignment, closeAssignment };
+  return { recordLeaseStatus };
 }

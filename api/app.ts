@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { AppDeps } from './deps';
+import { DesiredStateWatch } from './desired-state-watch';
 import { notFoundHandler, problemHandler, problems } from './errors';
 import { hostsRouter } from './hosts.routes';
 import { leasesRouter } from './leases.routes';
@@ -24,8 +25,8 @@ function requestLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // Every host heartbeats every few seconds: a successful one is routine, not news.
-      const routine = res.statusCode < 400 && req.method === 'POST' && req.path.endsWith('/heartbeat');
+      // Every host reports and polls every few seconds: a successful one is routine, not news.
+      const routine = res.statusCode < 400 && /^\/v1\/hosts\/[^/]+\/(desired|reports)$/.test(req.path);
       const level = res.statusCode >= 500 ? 'error' : routine ? 'debug' : 'info';
       logger[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
@@ -59,7 +60,10 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/v1/leases', leasesRouter({ ...deps, logger }));
   app.use('/v1/offers', offersRouter({ ...deps, now }));
-  app.use('/v1/hosts', hostsRouter({ ...deps, now }));
+  // Long polls end when the app does: server.ts closes the watch before it closes the server.
+  const watch = new DesiredStateWatch(db, 50, logger);
+  app.locals.desiredStateWatch = watch;
+  app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger }));
   app.use('/v1/providers', providersRouter(deps));
 
   app.use(notFoundHandler);

@@ -20,12 +20,16 @@ const requireJsonType: RequestHandler = (req, _res, next) => {
   next();
 };
 
-const parseJson = express.json({
-  limit: MAX_BODY_BYTES,
-  type: JSON_TYPES,
-  verify: (req, _res, buf) => {
-    (req as Request & { rawBody?: Buffer }).rawBody = buf;
-  },
-});
+const parseJson = (limit: number) =>
+  express.json({
+    limit,
+    type: JSON_TYPES,
+    verify: (req, _res, buf) => {
+      (req as Request & { rawBody?: Buffer }).rawBody = buf;
+    },
+  });
 
-export const jsonBody: RequestHandler[] = [requireJsonType, parseJson];
+export const jsonBody: RequestHandler[] = [requireJsonType, parseJson(MAX_BODY_BYTES)];
+
+/** For the one route whose bodies are larger by design (a host's report of many receipts). */
+export const jsonBodyUpTo = (limit: number): RequestHandler[] => [requireJsonType, parseJson(limit)];

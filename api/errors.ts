@@ -40,6 +40,8 @@ export const problems = {
     new HttpProblem(402, 'insufficient-funds', 'the wallet cannot cover the deposit', detail, undefined, {}, amounts),
   notFound: (detail: string) => new HttpProblem(404, 'not-found', 'not found', detail),
   conflict: (detail: string) => new HttpProblem(409, 'conflict', 'conflict', detail),
+  tooManyRequests: (detail: string, retryAfterSeconds: number) =>
+    new HttpProblem(429, 'too-many-requests', 'too many requests', detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
   unsupportedMediaType: (detail: string) => new HttpProblem(415, 'unsupported-media-type', 'unsupported media type', detail),
   unprocessable: (detail: string, errors?: FieldError[]) =>
     new HttpProblem(422, 'unprocessable', 'request cannot be carried out', detail, errors),
@@ -80,12 +82,12 @@ export const notFoundHandler: RequestHandler = (req) => {
 };
 
 /** body-parser's errors carry `type`; map them to what the client did wrong. */
-function fromBodyParser(err: { type?: unknown; message?: string; status?: unknown }): HttpProblem | undefined {
+function fromBodyParser(err: { type?: unknown; message?: string; status?: unknown; limit?: unknown }): HttpProblem | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return problems.malformedJson(`malformed JSON body: ${err.message ?? 'cannot parse'}`);
     case 'entity.too.large':
-      return new HttpProblem(413, 'too-large', 'request body too large', 'request bodies are limited to 64 kB');
+      return new HttpProblem(413, 'too-large', 'request body too large', `request bodies are limited to ${typeof err.limit === 'number' ? Math.round(err.limit / 1024) : 64} kB`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return problems.unsupportedMediaType(err.message ?? 'unsupported encoding');

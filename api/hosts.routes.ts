@@ -1,21 +1,51 @@
 /**
- * /v1/hosts: providers register hosts (provider key + host signature), hosts heartbeat (host
- * signature only), anyone lists them. A host is not trusted: its tier comes from its provider, and
- * every request it makes must be signed by the key it registered.
+ * /v1/hosts: providers register hosts (provider key + host signature); hosts long-poll their desired
+ * state and report containers and receipts (host signature only); anyone lists them. A host is not
+ * trusted (DESIGN §8): its tier comes from its provider, every request it makes must be signed by the
+ * key it registered, it sees only its own assignments, and whatever it sends is validated in full
+ * before anything is written.
  */
 import { Router } from 'express';
+import type { Request } from 'express';
+import type { Logger } from 'pino';
 import { parseTokenAmount } from '../domain/money';
 import type { Tier } from '../domain/tier';
-import { findHost, listHosts, liveAssignmentsOf, recordHeartbeat, registerHost } from '../infra/db/repositories/hosts.repo';
+import { desiredStateOf } from '../infra/db/repositories/desired-state.repo';
+import { findHost, listHosts, registerHost } from '../infra/db/repositories/hosts.repo';
+import type { Host } from '../infra/db/schema';
 import { currentProvider, requireProvider, verifyHostRequest } from './auth';
-import { jsonBody } from './body';
+import { jsonBody, jsonBodyUpTo } from './body';
 import type { AppDeps } from './deps';
+import type { DesiredStateWatch } from './desired-state-watch';
 import { parseOrThrow, problems } from './errors';
-import { HeartbeatRequest, HostId, RegisterHostRequest } from './schemas/hosts.schemas';
+import type { ReportPolicy } from './host-reports';
+import { acceptReport } from './host-reports';
+import { HostRateLimit } from './host-rate-limit';
+import { DesiredStateQuery, HostId, HostReportRequest, RegisterHostRequest } from './schemas/hosts.schemas';
 import { toHostView } from './views';
 
-export function hostsRouter({ db, now }: Pick<AppDeps, 'db'> & { now: () => number }): Router {
+/** Reports carry up to MAX_REPORT_RECEIPTS receipts of about 1 kB each. */
+export const MAX_REPORT_BYTES = 512 * 1024;
+
+interface HostsRouterDeps extends Pick<AppDeps, 'db'> {
+  now: () => number;
+  watch: DesiredStateWatch;
+  reportPolicy?: ReportPolicy;
+  rateLimit?: HostRateLimit;
+  logger?: Logger;
+}
+
+export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger }: HostsRouterDeps): Router {
   const router = Router();
+
+  /** The host the path names, when the request is signed by its key; 404 and 401 otherwise. */
+  async function signedHost(req: Request): Promise<Host> {
+    const hostId = String(req.params.hostId);
+    const host = HostId.safeParse(hostId).success ? await findHost(db, hostId) : undefined;
+    if (!host) throw problems.notFound(`host ${hostId} is not registered`);
+    verifyHostRequest(req, host.id, host.public_key, now());
+    return host;
+  }
 
   router.get('/', async (_req, res) => {
     res.json((await listHosts(db)).map(toHostView));
@@ -39,14 +69,25 @@ export function hostsRouter({ db, now }: Pick<AppDeps, 'db'> & { now: () => numb
     res.json({ hostId: request.hostId, providerId: provider.id, tier });
   });
 
-  router.post('/:hostId/heartbeat', ...jsonBody, async (req, res) => {
-    const hostId = String(req.params.hostId);
-    const host = HostId.safeParse(hostId).success ? await findHost(db, hostId) : undefined;
-    if (!host) throw problems.notFound(`host ${hostId} is not registered`);
-    verifyHostRequest(req, host.id, host.public_key, now());
-    parseOrThrow(HeartbeatRequest, req.body);
-    await recordHeartbeat(db, host.id, new Date(now()));
-    res.json({ liveAssignments: await liveAssignmentsOf(db, host.id) });
+  router.get('/:hostId/desired', async (req, res) => {
+    const host = await signedHost(req);
+    const query = parseOrThrow(DesiredStateQuery, req.query, 'query');
+    let state = await desiredStateOf(db, host.id);
+    if (state && state.version <= query.after && query.waitMs > 0) {
+      const gone = new AbortController();
+      res.on('close', () => gone.abort());
+      const changed = await watch.waitForChange(host.id, query.after, query.waitMs, gone.signal);
+      if (changed) state = await desiredStateOf(db, host.id);
+    }
+    if (!state) throw problems.notFound(`host ${host.id} is not registered`);
+    res.json(state);
+  });
+
+  router.post('/:hostId/reports', ...jsonBodyUpTo(MAX_REPORT_BYTES), async (req, res) => {
+    const host = await signedHost(req);
+    if (!rateLimit.take(host.id)) throw problems.tooManyRequests(`host ${host.id} reports too often: at most one per proof interval`, 1);
+    const report = parseOrThrow(HostReportRequest, req.body);
+    res.json(await acceptReport(db, host.id, report, reportPolicy, logger));
   });
 
   return router;

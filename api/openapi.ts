@@ -6,9 +6,11 @@ import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { Problem } from './schemas/common.schemas';
 import {
-  HeartbeatRequest,
-  HeartbeatResponse,
+  DesiredStateQuery,
+  DesiredStateResponse,
   HostIdParams,
+  HostReportRequest,
+  HostReportResponse,
   HostSignatureHeaders,
   HostView,
   RegisterHostRequest,
@@ -39,6 +41,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   413: 'Body over 64 kB',
   415: 'Body is not JSON',
   422: 'Valid request that cannot be carried out',
+  429: 'Too many requests from this host; retry after the Retry-After seconds',
   500: 'Internal error',
   503: 'A component the request needs is unavailable; nothing was changed',
 };
@@ -126,10 +129,22 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     responses: { 200: json(RegisterHostResponse, 'Registered'), ...problemsFor(400, 401, 409, 413, 415) },
   });
   registry.registerPath({
-    method: 'post', path: '/v1/hosts/{hostId}/heartbeat', summary: 'Host liveness; answers what it should be running',
+    method: 'get', path: '/v1/hosts/{hostId}/desired',
+    summary: 'Long poll: what the host must run, answered within 100 ms of a change or after waitMs',
+    description: 'Only the host’s own assignments. Signed like every host request (the path includes the query string).',
     security: [{ hostSignature: [] }],
-    request: { params: HostIdParams, headers: HostSignatureHeaders, body: body(HeartbeatRequest) },
-    responses: { 200: json(HeartbeatResponse, 'Recorded'), ...problemsFor(400, 401, 404, 413, 415) },
+    request: { params: HostIdParams, headers: HostSignatureHeaders, query: DesiredStateQuery },
+    responses: { 200: json(DesiredStateResponse, 'The desired state and its version'), ...problemsFor(400, 401, 404) },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/hosts/{hostId}/reports',
+    summary: 'One batch per proof interval: container states and proof receipts, verified on arrival',
+    description:
+      'Keeps the host alive (silent past the heartbeat timeout: lost). Receipts continue the chain from the returned tips; '
+      + 'a rejected receipt never moves a tip, and repeated rejections make the host unhealthy.',
+    security: [{ hostSignature: [] }],
+    request: { params: HostIdParams, headers: HostSignatureHeaders, body: body(HostReportRequest) },
+    responses: { 200: json(HostReportResponse, 'What was accepted, rejected (with reasons) and where each chain continues'), ...problemsFor(400, 401, 404, 413, 415, 429) },
   });
   registry.registerPath({
     method: 'get', path: '/healthz', summary: 'The API and its database answer',

@@ -14,6 +14,7 @@ import { FileCustomerWallets } from '../infra/solana/customer-wallets';
 import { connectTemporal } from '../infra/temporal/connection';
 import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator';
 import { createApp } from './app';
+import type { DesiredStateWatch } from './desired-state-watch';
 import { databaseUrlFromConfig, leaseTimingsFromConfig } from './deps';
 
 export interface RunningApi {
@@ -55,6 +56,8 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // Waiting long polls answer now ("no change"): their hosts ask the next API process.
+      (app.locals.desiredStateWatch as DesiredStateWatch).close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

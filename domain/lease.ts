@@ -37,7 +37,10 @@ export type AssignmentEndReason =
   | 'lease_cancelled'
   | 'lease_failed'
   | 'host_lost'
+  /** Its host kept sending rejected receipts: replaced, the host out of placement for a while. */
+  | 'host_unhealthy'
   | 'container_exited'
+  /** Its host did not report the container running in time, or reported it could not run it. */
   | 'start_failed';
 
 /** A GPU picked for a lease by a reservation; prices in token base units per GPU-hour. */

@@ -105,12 +105,25 @@ export interface VerifyContext {
   gpuId: string;
   /** Last receipt already verified for this assignment, null when none was. */
   tip: ChainTip | null;
+  /** The period the assignment's receipts answer now, and its challenge seed. */
   challengeSeed: string;
   period: number;
+  /**
+   * The period before, still accepted: a host signs with the challenge it last saw, and the new one
+   * reaches it a long poll later. Null when there was none.
+   */
+  previousChallenge?: { period: number; seed: string } | null;
   proofIntervalMs: number;
-  /** Verifier clock, unix ms. */
+  /** Verifier clock when the receipts arrived, unix ms: no receipt may be dated after it (beyond the skew). */
   now: number;
   maxClockSkewMs: number;
+  /** Unix ms the assignment was dispatched: no receipt may be dated before it (beyond the skew). */
+  notBefore: number;
+  /**
+   * What the engine has watched of this assignment: when its first accepted receipt arrived (null
+   * before any did) and the payable time already granted. Payable time never exceeds now - firstArrivalAt.
+   */
+  watched: { firstArrivalAt: number | null; payableMsSoFar: number };
   /** Whether to recompute this receipt's challenge answer (a random sample keeps verification cheap). */
   sample: (seq: number) => boolean;
 }
@@ -144,6 +157,8 @@ export function verifyReceiptBatch(receipts: ProofReceipt[], ctx: VerifyContext)
 
   let tip = ctx.tip;
   let brokenAt: number | null = null;
+  // However the host dates its receipts, it is paid no more time than the engine saw pass.
+  let watchLeft = Math.max(0, ctx.now - (ctx.watched.firstArrivalAt ?? ctx.now) - ctx.watched.payableMsSoFar);
   for (const receipt of ordered) {
     const { seq } = receipt.body;
     if (brokenAt !== null) {
@@ -167,7 +182,9 @@ export function verifyReceiptBatch(receipts: ProofReceipt[], ctx: VerifyContext)
     // Seq 0 anchors the chain and pays nothing; after that, the gap since the previous receipt pays.
     const gap = tip === null ? 0 : at - tip.at;
     const paid = tip?.containerState === 'running' && containerState === 'running' && gap <= 2 * ctx.proofIntervalMs;
-    accepted.push({ receipt, payableMs: paid ? gap : 0 });
+    const payableMs = paid ? Math.min(gap, watchLeft) : 0;
+    watchLeft -= payableMs;
+    accepted.push({ receipt, payableMs });
     tip = { seq, hash: receipt.hash, at, containerState };
   }
   return { accepted, rejected, tip, payableMs: accepted.reduce((sum, a) => sum + a.payableMs, 0) };
@@ -185,17 +202,27 @@ function checkReceipt(receipt: ProofReceipt, prev: ChainTip | null, ctx: VerifyC
   const expectedSeq = prev === null ? 0 : prev.seq + 1;
   if (body.seq !== expectedSeq) return `skipped seq (expected ${expectedSeq})`;
   if (body.prevHash !== (prev === null ? GENESIS_HASH : prev.hash)) return 'prevHash does not match the previous receipt';
-  for (const field of ['leaseId', 'assignmentId', 'hostId', 'gpuId', 'epoch', 'period'] as const) {
+  for (const field of ['leaseId', 'assignmentId', 'hostId', 'gpuId', 'epoch'] as const) {
     if (body[field] !== ctx[field]) return `wrong ${field} ${show(body[field])} (expected ${show(ctx[field])})`;
   }
-  if (body.challenge.seed !== ctx.challengeSeed) return 'wrong challenge seed';
+  const challenge = challengeOf(body.period, ctx);
+  if (challenge === null) return `wrong period ${show(body.period)} (expected ${ctx.period})`;
+  if (body.challenge.seed !== challenge) return 'wrong challenge seed';
   if (prev !== null && body.at <= prev.at) return `time went backwards (at ${body.at} <= previous ${prev.at})`;
   if (body.at > ctx.now + ctx.maxClockSkewMs) return `time in the future (at ${body.at}, now ${ctx.now})`;
+  if (body.at < ctx.notBefore - ctx.maxClockSkewMs) return `dated before the assignment started (at ${body.at}, started ${ctx.notBefore})`;
   if (hashReceiptBody(body) !== receipt.hash) return 'hash does not match body';
   if (!verifyBytes(hexToBytes(receipt.hash), receipt.signature, ctx.publicKey)) return 'bad signature';
-  if (ctx.sample(body.seq) && solveChallenge(ctx.challengeSeed, body.seq) !== body.challenge.answer) {
+  if (ctx.sample(body.seq) && solveChallenge(challenge, body.seq) !== body.challenge.answer) {
     return 'wrong challenge answer';
   }
+  return null;
+}
+
+/** The seed a receipt of `period` must answer: the current period's or the one before it. */
+function challengeOf(period: number, ctx: VerifyContext): string | null {
+  if (period === ctx.period) return ctx.challengeSeed;
+  if (ctx.previousChallenge && period === ctx.previousChallenge.period) return ctx.previousChallenge.seed;
   return null;
 }
 

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     for (const provider of DEMO_PROVIDERS) {
       const providerKey = state.providers[provider.key]?.apiKey ?? '';
       for (const host of provider.hosts) {
-        supervisor.start(hostAgentProcess({ host, providerKey, apiUrl: config.apiUrl, temporalAddress: temporal.address, dataDir: config.dataDir }, env));
+        supervisor.start(hostAgentProcess({ host, providerKey, apiUrl: config.apiUrl, dataDir: config.dataDir }, env));
       }
     }
     await waitForHostsOnline(config.apiUrl, HOSTS, hostsStarted, {

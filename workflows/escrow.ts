@@ -7,7 +7,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { EscrowActivities, ProviderPayout, SettlePeriodInput } from '../activities/contracts';
 import { CONTROL_TASK_QUEUE } from '../activities/contracts';
-import { maxRatePerSecond, periodPayouts, receiptsDigest } from '../domain/billing';
+import { maxRatePerSecond, periodPayouts } from '../domain/billing';
 import { depositFor } from '../domain/money';
 import type { AssignmentState, EscrowState, LeaseState } from './lease-state';
 import type { LeaseWorkflowInput } from './messages';
@@ -20,10 +20,6 @@ const escrow = proxyActivities<EscrowActivities>({
   heartbeatTimeout: '15s',
   retry: { initialInterval: '500ms', maximumInterval: '15s', backoffCoefficient: 2 },
 });
-
-export function newEscrowState(): EscrowState {
-  return { address: null, settlements: 0, billing: {}, topUps: 0 };
-}
 
 export async function openEscrow(input: LeaseWorkflowInput, state: LeaseState, account: EscrowState): Promise<void> {
   const cap = BigInt(input.spec.maxPricePerGpuHour);
@@ -75,11 +71,11 @@ export interface PeriodBill {
 }
 
 /** What the period owes each provider, and how to mark it billed once the chain has it. */
-export function billPeriod(account: EscrowState, receiptHashes: string[]): PeriodBill {
+export function billPeriod(account: EscrowState, periodReceiptsDigest: string): PeriodBill {
   const bill = periodPayouts(Object.values(account.billing));
   return {
     payouts: bill.payouts,
-    receiptsDigest: receiptsDigest(receiptHashes),
+    receiptsDigest: periodReceiptsDigest,
     apply: () => {
       for (const line of Object.values(account.billing)) {
         line.billed = bill.billed[line.assignmentId] ?? line.billed;

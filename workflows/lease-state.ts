@@ -11,12 +11,10 @@ export interface AssignmentState {
   rank: number;
   epoch: number;
   gpu: ReservedGpu;
+  /** Unix ms when it was dispatched (workflow clock). */
   startedAt: number;
+  /** As the API verified them on arrival, read at the last period close. */
   verifiedSeconds: number;
-  /** Last receipt the host sent (verified or not): the next supervision round continues its chain. */
-  chainTip: { seq: number; hash: string } | null;
-  /** Host time of that receipt: a lost host's assignment ends here, its later seconds unproven. */
-  lastReceiptAt: number | null;
 }
 
 export interface LeaseState {
@@ -25,8 +23,10 @@ export interface LeaseState {
   durationSeconds: number;
   /** Unix ms when every container was running; billing time starts here. */
   startedAt: number | null;
-  /** Index of the next settlement period. */
+  /** Index of the current settlement period. */
   period: number;
+  /** The current period's challenge seed: hosts answer it in their receipts, so none can be signed ahead. */
+  challengeSeed: string;
   /** Live assignments, one per rank. */
   assignments: AssignmentState[];
   failoverCount: number;
@@ -35,8 +35,8 @@ export interface LeaseState {
   /** Every reservation of the lease gets its own id, which makes reserveGpus retries idempotent. */
   reservations: number;
   cancelRequested: boolean;
-  /** The lease's money on Solana; null for leases started before escrow existed (their histories say so). */
-  escrow?: EscrowState | null;
+  /** The lease's money on Solana. */
+  escrow: EscrowState;
 }
 
 export interface EscrowState {
@@ -50,18 +50,20 @@ export interface EscrowState {
   topUps: number;
 }
 
-export function initialState(input: LeaseWorkflowInput): LeaseState {
+export function initialState(input: LeaseWorkflowInput, challengeSeed: string): LeaseState {
   return {
     status: 'reserving',
     endReason: null,
     durationSeconds: input.spec.durationSeconds,
     startedAt: null,
     period: 0,
+    challengeSeed,
     assignments: [],
     failoverCount: 0,
     lastEpoch: 0,
     reservations: 0,
     cancelRequested: false,
+    escrow: { address: null, settlements: 0, billing: {}, topUps: 0 },
   };
 }
 

@@ -1,7 +1,10 @@
 /**
  * One cluster lease, from reservation to its last proven second (DESIGN §2). The workflow owns the
- * lease's state; PostgreSQL holds a read model it writes through activities; the hosts run and
- * prove the containers. Handlers: extend (update with validator), cancel (update), snapshot (query).
+ * lease's state; PostgreSQL holds a read model it writes through activities. Hosts are outside the
+ * trust boundary and never talk to Temporal: the workflow writes what they must run, the API verifies
+ * their reports, and the fleet monitor signals faults. Per settlement period the history grows by a
+ * timer, one closePeriod and one settlement, whatever the GPU count or proof interval.
+ * Handlers: extend (update with validator), cancel (update), snapshot (query), assignmentFault (signal).
  */
 import {
   ApplicationFailure,
@@ -9,28 +12,22 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
   setHandler,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import { isTerminal } from '../domain/lease';
+import type { ReservedGpu } from '../domain/lease';
 import { control } from './activity-stubs';
 import { now } from './clock';
 import { endsAt, initialState, periodEnd, snapshot } from './lease-state';
-import type { EscrowState, LeaseState } from './lease-state';
-import { billPeriod, closeEscrow, newEscrowState, openEscrow, refundUnstarted, settle, topUp } from './escrow';
+import type { LeaseState } from './lease-state';
+import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle, topUp } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
-import { MAX_EXTEND_SECONDS, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
+import { MAX_EXTEND_SECONDS, assignmentFaultSignal, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
 import type { LeaseRun } from './placement';
-import { dispatchAll, errorMessage, reserve, stopContainer } from './placement';
-import { runPeriod } from './supervision';
-
-/** Patch: leases pay through the Solana escrow (deposit, per-period settlements, close with refund). */
-const LEASE_ESCROW = 'lease-escrow';
-
-/** Patch: a cancel's answer waits until the terminal status is recorded in PostgreSQL. */
-const CANCEL_ANSWERS_AFTER_READ_MODEL = 'cancel-answers-after-read-model';
+import { bringUp, compensateStart, endAll, errorMessage, handleFaults, reserve } from './placement';
 
 /** A period shorter than this at the lease's end is not worth a round of supervision. */
 const END_SLACK_MS = 500;
@@ -38,26 +35,26 @@ const END_SLACK_MS = 500;
 export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseState): Promise<LeaseSnapshot> {
   const run: LeaseRun = {
     input,
-    state: carried ?? initialState(input),
+    state: carried ?? initialState(input, uuid4()),
     failure: null,
-    failoversInFlight: 0,
+    faults: [],
     closed: false,
     escrowOpening: false,
-    finalBill: null,
   };
   const { state } = run;
-  let periodScope: CancellationScope | null = null;
 
   setHandler(leaseSnapshotQuery, () => snapshot(input.leaseId, state));
+  setHandler(assignmentFaultSignal, (fault) => {
+    // The monitor repeats a fault until the assignment ends: keep one of each.
+    if (!run.closed && !run.faults.some((f) => f.assignmentId === fault.assignmentId && f.epoch === fault.epoch)) run.faults.push(fault);
+  });
   setHandler(
     extendLeaseUpdate,
     async ({ seconds }) => {
       const account = state.escrow;
-      if (account && (account.address !== null || run.escrowOpening)) {
-        // The deposit must cover the new end: top up first (customer-signed), then move the end.
-        await condition(() => !run.escrowOpening);
-        if (account.address !== null) await topUp(input, account, seconds);
-      }
+      // The deposit must cover the new end: top up first (customer-signed), then move the end.
+      await condition(() => !run.escrowOpening);
+      if (account.address !== null) await topUp(input, account, seconds);
       state.durationSeconds += seconds;
       if (state.startedAt !== null) await setStatus(input, state, state.status);
       return { durationSeconds: state.durationSeconds, endsAt: endsAt(state) };
@@ -76,14 +73,9 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   setHandler(
     cancelLeaseUpdate,
     async () => {
-      if (!state.cancelRequested) {
-        state.cancelRequested = true;
-        periodScope?.cancel();
-      }
+      state.cancelRequested = true;
       // Answer once the read model says so too, so the caller's next GET agrees with this answer.
-      // Leases cancelled before this change answered at the terminal status already (their histories say so).
-      const afterReadModel = patched(CANCEL_ANSWERS_AFTER_READ_MODEL);
-      await condition(() => (afterReadModel ? run.closed : isTerminal(state.status)));
+      await condition(() => run.closed);
       return { status: state.status };
     },
     {
@@ -94,42 +86,67 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   );
 
   if (!carried) {
-    state.escrow = patched(LEASE_ESCROW) ? newEscrowState() : null;
     const failure = await start(run);
     if (failure !== null) return finish(run, failure.status, failure.reason);
   } else {
     publishSearchAttributes(input, state);
   }
 
-  while (!state.cancelRequested && run.failure === null && state.assignments.length > 0) {
+  while (!ending(run)) {
     const until = periodEnd(state, now(), input.timings.settlementPeriodSeconds);
     if (until - now() < END_SLACK_MS) break;
-    periodScope = new CancellationScope();
     try {
-      const proven = await runPeriod(run, periodScope, until);
-      if (state.escrow) {
-        const bill = billPeriod(state.escrow, proven);
-        // A period that ends the lease for good is paid by the close, in the same transaction as the refund.
-        const final = state.cancelRequested || run.failure !== null || state.assignments.length === 0;
-        if (final) run.finalBill = bill;
-        else await CancellationScope.nonCancellable(() => settle(input, state.escrow as EscrowState, bill));
-      }
+      await supervise(run, until);
+      // A period cut short by a cancel or a failure is paid by the close, with the refund.
+      if (ending(run)) break;
+      await closePeriodAndSettle(run);
     } catch (err) {
       // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
       // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
       run.failure = `internal error: ${errorMessage(err)}`;
     }
-    periodScope = null;
-    if (workflowInfo().continueAsNewSuggested && !state.cancelRequested && run.failure === null) {
+    if (workflowInfo().continueAsNewSuggested && !ending(run)) {
       // Handlers must not be cut off mid-way; the state goes on whole to the next run.
       await condition(allHandlersFinished);
-      if (!state.cancelRequested) return continueAsNew<typeof leaseWorkflow>(input, state);
+      if (!ending(run)) return continueAsNew<typeof leaseWorkflow>(input, state);
     }
   }
   return close(run);
 }
 
-/** Reserve and dispatch. Returns null when every container is running, or how the lease ended. */
+function ending(run: LeaseRun): boolean {
+  return run.state.cancelRequested || run.failure !== null || run.state.assignments.length === 0;
+}
+
+/** Waits for the period's end, handling the faults the fleet monitor reports meanwhile (failovers, exits). */
+async function supervise(run: LeaseRun, until: number): Promise<void> {
+  while (!ending(run) && now() < until) {
+    const woke = await condition(() => run.faults.length > 0 || run.state.cancelRequested, until - now());
+    if (!woke || run.state.cancelRequested) return;
+    await CancellationScope.nonCancellable(() => handleFaults(run));
+  }
+}
+
+/** Totals what the API verified during the period, starts the next challenge, and pays the period in one transaction. */
+async function closePeriodAndSettle(run: LeaseRun): Promise<void> {
+  const { input, state } = run;
+  const next = { period: state.period + 1, challengeSeed: uuid4() };
+  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, next });
+  state.period = next.period;
+  state.challengeSeed = next.challengeSeed;
+  applyVerified(state, totals.verified);
+  await CancellationScope.nonCancellable(() => settle(input, state.escrow, billPeriod(state.escrow, totals.receiptsDigest)));
+}
+
+function applyVerified(state: LeaseState, verified: { assignmentId: string; verifiedSeconds: number }[]): void {
+  for (const v of verified) {
+    const assignment = state.assignments.find((a) => a.assignmentId === v.assignmentId);
+    if (assignment) assignment.verifiedSeconds = v.verifiedSeconds;
+    recordVerified(state.escrow, v.assignmentId, v.verifiedSeconds);
+  }
+}
+
+/** Reserve, lock the deposit, dispatch. Returns null when every container is running, or how the lease ended. */
 async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; reason: string } | null> {
   const { input, state } = run;
   await setStatus(input, state, 'reserving');
@@ -137,17 +154,18 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
   if ('reason' in reserved) {
     return state.cancelRequested ? { status: 'cancelled', reason: 'cancelled by customer' } : { status: 'failed', reason: reserved.reason };
   }
-  if (state.escrow) {
-    const locked = await lockDeposit(run, state.escrow);
-    if (locked !== null) {
-      await control.releaseGpus({ leaseId: input.leaseId, gpuIds: reserved.gpus.map((g) => g.gpuId) });
-      return { status: 'failed', reason: locked };
-    }
+  const locked = await lockDeposit(run);
+  if (locked !== null) {
+    await control.releaseGpus({ leaseId: input.leaseId, gpuIds: reserved.gpus.map((g) => g.gpuId) });
+    return { status: 'failed', reason: locked };
   }
   await setStatus(input, state, 'dispatching');
-  const failure = await CancellationScope.nonCancellable(() => dispatchAll(run, reserved.gpus));
+  const failure = await CancellationScope.nonCancellable(() =>
+    bringUp(run, reserved.gpus.map((gpu, rank) => ({ rank, gpu })), input.spec.minTier, []),
+  );
   if (failure !== null) {
-    if (state.escrow) await CancellationScope.nonCancellable(() => refundUnstarted(input));
+    await compensateStart(run, reserved.gpus as ReservedGpu[]);
+    await CancellationScope.nonCancellable(() => refundUnstarted(input));
     return { status: 'failed', reason: failure };
   }
   state.startedAt = now();
@@ -156,10 +174,10 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
 }
 
 /** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */
-async function lockDeposit(run: LeaseRun, account: EscrowState): Promise<string | null> {
+async function lockDeposit(run: LeaseRun): Promise<string | null> {
   run.escrowOpening = true;
   try {
-    await openEscrow(run.input, run.state, account);
+    await openEscrow(run.input, run.state, run.state.escrow);
     return null;
   } catch (err) {
     // It may still land later: give back whatever did.
@@ -170,9 +188,9 @@ async function lockDeposit(run: LeaseRun, account: EscrowState): Promise<string 
   }
 }
 
-/** Stops every container, releases every GPU, and records why the lease ended. */
+/** Ends every assignment, pays the last period, refunds the rest, and records why the lease ended. */
 async function close(run: LeaseRun): Promise<LeaseSnapshot> {
-  const { state } = run;
+  const { state, input } = run;
   const [status, reason, assignmentReason] = state.cancelRequested
     ? (['cancelled', 'cancelled by customer', 'lease_cancelled'] as const)
     : run.failure !== null
@@ -182,17 +200,14 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
         : (['completed', 'duration elapsed', 'lease_completed'] as const);
   let escrowProblem = '';
   await CancellationScope.nonCancellable(async () => {
-    await setStatus(run.input, state, 'closing');
-    const live = state.assignments;
-    await Promise.all(live.map((a) => stopContainer(run, a)));
-    const endedAt = now();
-    await Promise.all(
-      live.map((a) => control.closeAssignment({ assignmentId: a.assignmentId, endedAt, endReason: assignmentReason })),
-    );
-    await control.releaseGpus({ leaseId: run.input.leaseId, gpuIds: live.map((a) => a.gpu.gpuId) });
-    if (state.escrow?.address) {
+    await setStatus(input, state, 'closing');
+    await endAll(run, assignmentReason, now());
+    // Receipts stop being accepted at the end just recorded: what was verified until then is final.
+    const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, next: null });
+    applyVerified(state, totals.verified);
+    if (state.escrow.address) {
       try {
-        await closeEscrow(run.input, state.escrow, run.finalBill ?? billPeriod(state.escrow, []));
+        await closeEscrow(input, state.escrow, billPeriod(state.escrow, totals.receiptsDigest));
       } catch (err) {
         // Final refusals only (e.g. the customer reclaimed the escrow itself): the lease still ends.
         escrowProblem = `; escrow close refused: ${errorMessage(err)}`;
@@ -208,4 +223,3 @@ async function finish(run: LeaseRun, status: 'completed' | 'cancelled' | 'failed
   await condition(allHandlersFinished);
   return snapshot(run.input.leaseId, run.state);
 }
-

@@ -3,7 +3,7 @@
  * Module constants, so the API (client side) and the workflow (handler side) share one definition.
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LeaseSpec, LeaseStatus } from '../domain/lease';
 
 export const LEASE_WORKFLOW_TYPE = 'leaseWorkflow';
@@ -54,6 +54,20 @@ export const MAX_EXTEND_SECONDS = 30 * 24 * 3600;
 export const extendLeaseUpdate = defineUpdate<ExtendLeaseResult, [ExtendLeaseRequest]>('extendLease');
 export const cancelLeaseUpdate = defineUpdate<CancelLeaseResult, []>('cancelLease');
 export const leaseSnapshotQuery = defineQuery<LeaseSnapshot>('leaseSnapshot');
+
+/**
+ * What the fleet monitor tells a lease about one of its running assignments, judged from the hosts'
+ * reports: its host went silent, turned unhealthy (kept sending rejected receipts), or the container
+ * ended by itself. The monitor repeats it until the assignment ends, so a lost signal costs seconds.
+ */
+export type AssignmentFaultKind = 'host_lost' | 'host_unhealthy' | 'container_exited';
+export interface AssignmentFault {
+  assignmentId: string;
+  epoch: number;
+  kind: AssignmentFaultKind;
+  detail: string;
+}
+export const assignmentFaultSignal = defineSignal<[AssignmentFault]>('assignmentFault');
 
 /** DESIGN §2.8: what operators filter on in the Temporal UI. */
 export const searchAttributes = {

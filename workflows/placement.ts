@@ -1,30 +1,30 @@
 /**
- * Putting GPUs under a lease: reservation (with its queue wait), dispatch of one container per GPU,
- * compensation when a start fails, and failover of one rank to another provider.
+ * Putting GPUs under a lease: reservation (with its queue wait), dispatch through the hosts' desired
+ * state, replacement of a host that does not start its container, and failover of a lost rank to
+ * another provider. The workflow never talks to a host: it records what each must run and reads what
+ * the hosts reported to the API.
  */
 import { CancellationScope, condition } from '@temporalio/workflow';
 import type { AssignmentEndReason, ReservedGpu } from '../domain/lease';
 import type { Tier } from '../domain/tier';
-import { control, hostActivities } from './activity-stubs';
+import { control, dispatchWatch } from './activity-stubs';
 import { now } from './clock';
-import type { AssignmentState, LeaseState } from './lease-state';
-import type { PeriodBill } from './escrow';
 import { track } from './escrow';
+import type { AssignmentState, LeaseState } from './lease-state';
 import { setStatus } from './lease-status';
-import type { LeaseWorkflowInput } from './messages';
+import type { AssignmentFault, LeaseWorkflowInput } from './messages';
 
 export interface LeaseRun {
   input: LeaseWorkflowInput;
   state: LeaseState;
   /** Set when the lease cannot go on (no replacement found); the main loop closes it as failed. */
   failure: string | null;
-  failoversInFlight: number;
+  /** Faults the fleet monitor reported and the main loop has yet to handle, oldest first. */
+  faults: AssignmentFault[];
   /** True once the terminal status is recorded everywhere: a cancel answers only then. */
   closed: boolean;
   /** True while the deposit is being locked: an extension waits for it, then tops up. */
   escrowOpening: boolean;
-  /** The bill of a period that ended the lease (cancel, failure): the close pays it with the refund. */
-  finalBill: PeriodBill | null;
 }
 
 const RESERVATION_RETRY_MS = 1000;
@@ -68,128 +68,145 @@ function newAssignment(run: LeaseRun, gpu: ReservedGpu, rank: number): Assignmen
     gpu,
     startedAt: now(),
     verifiedSeconds: 0,
-    chainTip: null,
-    lastReceiptAt: null,
   };
-  if (run.state.escrow) track(run.state.escrow, assignment);
+  track(run.state.escrow, assignment);
   return assignment;
 }
 
-/** Records the assignment, then starts its container (recorded first, so the host's fencing sees it live). */
-async function dispatch(run: LeaseRun, assignment: AssignmentState, worldSize: number, headHost: string): Promise<void> {
-  const { input } = run;
-  await control.openAssignment({
-    assignmentId: assignment.assignmentId,
-    leaseId: input.leaseId,
-    gpu: assignment.gpu,
-    rank: assignment.rank,
-    epoch: assignment.epoch,
-    startedAt: assignment.startedAt,
-  });
-  try {
-    const started = await hostActivities(assignment.gpu.hostId, input.timings).startContainer({
-      leaseId: input.leaseId,
-      assignmentId: assignment.assignmentId,
-      epoch: assignment.epoch,
-      gpuId: assignment.gpu.gpuId,
-      image: input.spec.image,
-      command: input.spec.command,
-      env: input.spec.env,
-      rendezvous: { rank: assignment.rank, worldSize, headHost },
-    });
-    assignment.startedAt = started.startedAt;
-  } catch (err) {
-    await endAssignment(run, assignment, 'start_failed');
-    throw err;
-  }
-}
-
-/** Closes an assignment's record and frees its GPU. Stopping its container is the caller's business. */
+/** Ends an assignment's record (its host must stop the container) and frees its GPU. */
 export async function endAssignment(
   run: LeaseRun,
   assignment: AssignmentState,
   reason: AssignmentEndReason,
-  endedAt: number = now(),
+  endedAt?: number,
 ): Promise<void> {
-  await control.closeAssignment({ assignmentId: assignment.assignmentId, endedAt, endReason: reason });
+  await control.closeAssignment({ assignmentId: assignment.assignmentId, endReason: reason, ...(endedAt !== undefined ? { endedAt } : {}) });
   await control.releaseGpus({ leaseId: run.input.leaseId, gpuIds: [assignment.gpu.gpuId] });
   run.state.assignments = run.state.assignments.filter((a) => a.assignmentId !== assignment.assignmentId);
 }
 
-export async function stopContainer(run: LeaseRun, assignment: AssignmentState): Promise<void> {
-  try {
-    await hostActivities(assignment.gpu.hostId, run.input.timings).stopContainer({
-      leaseId: run.input.leaseId,
-      assignmentId: assignment.assignmentId,
-      epoch: assignment.epoch,
+interface Placement {
+  rank: number;
+  gpu: ReservedGpu;
+}
+
+/**
+ * Records the assignments as their hosts' desired state, then waits (one activity, whatever the
+ * count) until the hosts report them running. A host that does not within the heartbeat timeout is
+ * unhealthy; one that reports it cannot run the container has its refusal recorded. Either way that
+ * assignment ends and its GPU is freed; the caller replaces it.
+ */
+async function dispatch(run: LeaseRun, placements: Placement[]): Promise<{ started: AssignmentState[]; failed: { assignment: AssignmentState; reason: string }[] }> {
+  const { input, state } = run;
+  const head = placements.find((p) => p.rank === 0)?.gpu.hostId ?? state.assignments.find((a) => a.rank === 0)?.gpu.hostId ?? '';
+  const assignments = placements.map((p) => newAssignment(run, p.gpu, p.rank));
+  await control.openAssignments({
+    leaseId: input.leaseId,
+    assignments: assignments.map((a) => ({
+      assignmentId: a.assignmentId,
+      gpu: a.gpu,
+      rank: a.rank,
+      epoch: a.epoch,
+      container: { image: input.spec.image, command: input.spec.command, env: input.spec.env, worldSize: input.spec.gpuCount, headHost: head },
+    })),
+    proofIntervalMs: input.timings.proofIntervalSeconds * 1000,
+    period: state.period,
+    challengeSeed: state.challengeSeed,
+  });
+  const outcome = await dispatchWatch(input.timings).awaitContainersRunning({
+    assignmentIds: assignments.map((a) => a.assignmentId),
+    deadline: now() + input.timings.heartbeatTimeoutSeconds * 1000,
+  });
+  const failed: { assignment: AssignmentState; reason: string }[] = [];
+  for (const miss of outcome.notRunning) {
+    const assignment = assignments.find((a) => a.assignmentId === miss.assignmentId) as AssignmentState;
+    await control.recordHostFault({
+      hostId: miss.hostId,
+      assignmentId: miss.assignmentId,
+      kind: miss.timedOut ? 'start_timeout' : 'start_failed',
+      detail: miss.reason,
+      unhealthy: miss.timedOut,
     });
-  } catch {
-    // An unreachable host stops the container itself: its next heartbeat no longer lists the assignment as live.
+    await endAssignment(run, assignment, 'start_failed');
+    failed.push({ assignment, reason: miss.reason });
+  }
+  const started = assignments.filter((a) => !failed.some((f) => f.assignment === a));
+  state.assignments = [...state.assignments, ...started].sort((a, b) => a.rank - b.rank);
+  return { started, failed };
+}
+
+/**
+ * Brings `placements` up: dispatches them, and replaces every rank whose host did not start it with
+ * a GPU of another provider (tier `minTier` or better), until all run. Returns null when they do, or
+ * why a rank could not be placed within the queue timeout.
+ */
+export async function bringUp(run: LeaseRun, placements: Placement[], minTier: Tier, excluded: string[]): Promise<string | null> {
+  let pending = placements;
+  while (pending.length > 0) {
+    const { failed } = await dispatch(run, pending);
+    pending = [];
+    for (const { assignment, reason } of failed) {
+      excluded.push(assignment.gpu.providerId);
+      const found = await reserve(run, 1, minTier, excluded);
+      if ('reason' in found) return `rank ${assignment.rank} did not start (${reason}) and was not replaced: ${found.reason}`;
+      pending.push({ rank: assignment.rank, gpu: found.gpus[0] as ReservedGpu });
+    }
+  }
+  return null;
+}
+
+/** Every live assignment ends and its GPU is freed: the hosts stop the containers at their next poll. */
+export async function endAll(run: LeaseRun, reason: AssignmentEndReason, endedAt: number): Promise<void> {
+  const live = run.state.assignments;
+  await Promise.all(live.map((a) => control.closeAssignment({ assignmentId: a.assignmentId, endReason: reason, endedAt })));
+  await control.releaseGpus({ leaseId: run.input.leaseId, gpuIds: live.map((a) => a.gpu.gpuId) });
+  run.state.assignments = [];
+}
+
+/** Handles the faults the fleet monitor reported, in order; each one only if it is about a live assignment. */
+export async function handleFaults(run: LeaseRun): Promise<void> {
+  while (run.faults.length > 0 && run.failure === null && !run.state.cancelRequested) {
+    const fault = run.faults.shift() as AssignmentFault;
+    const assignment = run.state.assignments.find((a) => a.assignmentId === fault.assignmentId && a.epoch === fault.epoch);
+    if (!assignment) continue;
+    if (fault.kind === 'container_exited') {
+      // The customer's process ended on its own: billing for this GPU stops at its last receipt.
+      await endAssignment(run, assignment, 'container_exited');
+    } else {
+      await failover(run, assignment, fault);
+    }
   }
 }
 
 /**
- * Starts one container per reserved GPU. All or nothing: if any start fails, the started ones are
- * stopped and every GPU is released (the saga's compensation), and the error names the host.
+ * Replaces a lost or unhealthy assignment with one on another provider of the same or better tier,
+ * with the next epoch, so anything the old host still sends is fenced off. The old assignment ends at
+ * its last accepted receipt. Sets the lease's failure when no replacement starts within the queue timeout.
  */
-export async function dispatchAll(run: LeaseRun, gpus: ReservedGpu[]): Promise<string | null> {
-  const assignments = gpus.map((gpu, rank) => newAssignment(run, gpu, rank));
-  const headHost = gpus[0]?.hostId ?? '';
-  const outcomes = await Promise.allSettled(
-    assignments.map((a) => dispatch(run, a, gpus.length, headHost)),
-  );
-  const failed = outcomes.findIndex((o) => o.status === 'rejected');
-  if (failed === -1) {
-    run.state.assignments = assignments;
-    return null;
+async function failover(run: LeaseRun, lost: AssignmentState, fault: AssignmentFault): Promise<void> {
+  const { input, state } = run;
+  await setStatus(input, state, 'failing_over');
+  await endAssignment(run, lost, fault.kind === 'host_lost' ? 'host_lost' : 'host_unhealthy');
+  const excluded = [lost.gpu.providerId];
+  const found = await reserve(run, 1, lost.gpu.tier, excluded);
+  const failure =
+    'reason' in found
+      ? found.reason
+      : await bringUp(run, [{ rank: lost.rank, gpu: found.gpus[0] as ReservedGpu }], lost.gpu.tier, excluded);
+  if (failure !== null) {
+    run.failure = `rank ${lost.rank} lost (${fault.detail}) and not replaced: ${failure}`;
+    return;
   }
-  const started = assignments.filter((_, i) => outcomes[i]?.status === 'fulfilled');
+  state.failoverCount++;
+  if (!state.cancelRequested) await setStatus(input, state, 'running');
+}
+
+/** A start that failed part-way: whatever was started ends, and every reserved GPU is freed. */
+export async function compensateStart(run: LeaseRun, gpus: ReservedGpu[]): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    await Promise.all(started.map((a) => stopContainer(run, a)));
-    await Promise.all(started.map((a) => control.closeAssignment({ assignmentId: a.assignmentId, endedAt: now(), endReason: 'lease_failed' })));
+    await endAll(run, 'lease_failed', now());
     await control.releaseGpus({ leaseId: run.input.leaseId, gpuIds: gpus.map((g) => g.gpuId) });
   });
-  const failedOutcome = outcomes[failed] as PromiseRejectedResult;
-  return `container start failed on host ${gpus[failed]?.hostId}: ${errorMessage(failedOutcome.reason)}`;
-}
-
-/**
- * Replaces a lost assignment with one on another provider of the same or better tier, with the next
- * epoch, so that anything the lost host still sends is fenced off. Returns null when no replacement
- * could be found within the queue timeout (the lease then fails).
- */
-export async function failover(run: LeaseRun, lost: AssignmentState, lastProvenAt: number, why: string): Promise<AssignmentState | null> {
-  const { input, state } = run;
-  run.failoversInFlight++;
-  try {
-    await setStatus(input, state, 'failing_over');
-    await control.markHostLost({ hostId: lost.gpu.hostId });
-    await endAssignment(run, lost, 'host_lost', lastProvenAt);
-    const excluded = [lost.gpu.providerId];
-    for (;;) {
-      const found = await reserve(run, 1, lost.gpu.tier, excluded);
-      if ('reason' in found) {
-        run.failure = `rank ${lost.rank} lost (${why}) and not replaced: ${found.reason}`;
-        return null;
-      }
-      const replacement = newAssignment(run, found.gpus[0] as ReservedGpu, lost.rank);
-      const head = state.assignments.find((a) => a.rank === 0)?.gpu.hostId ?? replacement.gpu.hostId;
-      try {
-        await dispatch(run, replacement, input.spec.gpuCount, head);
-      } catch {
-        excluded.push(replacement.gpu.providerId);
-        continue;
-      }
-      state.assignments = [...state.assignments, replacement].sort((a, b) => a.rank - b.rank);
-      state.failoverCount++;
-      return replacement;
-    }
-  } finally {
-    run.failoversInFlight--;
-    if (run.failoversInFlight === 0 && state.status === 'failing_over' && !state.cancelRequested && run.failure === null) {
-      await setStatus(input, state, 'running');
-    }
-  }
 }
 
 export function errorMessage(err: unknown): string {

@@ -43,28 +43,116 @@ export const RegisterHostResponse = z
   .object({ hostId: z.string(), providerId: z.string(), tier: z.int() })
   .openapi('RegisterHostResponse');
 
-export const HeartbeatRequest = z
+const Id = (what: string) =>
+  z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, `${what}: letters, digits, ".", "_", ":" or "-"`);
+const Count = z.int().min(0).max(2_147_483_647);
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+/** Unix ms between 2000 and 2100: wide enough for any real clock, narrow enough for every store. */
+const UnixMs = z.int().min(946_684_800_000).max(4_102_444_800_000);
+const ContainerStateEnum = z.enum(['running', 'exited', 'missing']);
+
+const GpuTelemetry = z.strictObject({
+  source: z.enum(['nvidia-smi', 'simulated']),
+  name: z.string().max(128),
+  utilizationPct: z.number().min(0).max(100),
+  memoryUsedMiB: z.number().min(0).max(16_777_216),
+  memoryTotalMiB: z.number().min(0).max(16_777_216),
+  temperatureC: z.number().min(-100).max(250),
+  powerW: z.number().min(0).max(100_000),
+});
+
+/** domain/proof-receipt.ts ProofReceipt, version 1: the provider-facing wire format. */
+export const ProofReceiptSchema = z
   .strictObject({
-    at: z.int().min(0).openapi({ description: 'Host clock, unix ms' }),
+    body: z.strictObject({
+      version: z.literal(1),
+      leaseId: Id('leaseId'),
+      assignmentId: Id('assignmentId'),
+      epoch: Count,
+      hostId: Id('hostId'),
+      gpuId: Id('gpuId'),
+      seq: Count,
+      at: UnixMs.openapi({ description: 'Host clock, unix ms' }),
+      period: Count,
+      containerState: ContainerStateEnum,
+      telemetry: GpuTelemetry,
+      prevHash: Hex64,
+      challenge: z.strictObject({ seed: z.string().min(1).max(64), answer: Hex64 }),
+    }),
+    hash: Hex64.openapi({ description: 'sha256 of the canonical JSON of body' }),
+    signature: z.string().regex(/^[0-9a-f]{128}$/, 'must be a 64-byte ed25519 signature in hex'),
+  })
+  .openapi('ProofReceipt');
+
+/** A report's receipts at most: about a minute of one busy host's chains; an agent sends the rest next time. */
+export const MAX_REPORT_RECEIPTS = 256;
+
+export const HostReportRequest = z
+  .strictObject({
     containers: z
       .array(
         z.strictObject({
-          assignmentId: z.string().min(1).max(128),
-          epoch: z.int().min(0),
-          state: z.enum(['running', 'exited', 'missing']),
+          assignmentId: Id('assignmentId'),
+          epoch: Count,
+          state: ContainerStateEnum,
+          exitCode: z.int().min(-2_147_483_648).max(2_147_483_647).optional(),
+          detail: z.string().max(512).optional().openapi({ description: 'Why a container is not running, e.g. a missing image' }),
         }),
       )
       .max(1024),
+    receipts: z.array(ProofReceiptSchema).max(MAX_REPORT_RECEIPTS),
   })
-  .openapi('HeartbeatRequest');
+  .superRefine((report, ctx) => {
+    const seen = new Set<string>();
+    report.receipts.forEach((receipt, index) => {
+      const key = `${receipt.body.assignmentId}/${receipt.body.seq}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['receipts', index, 'body', 'seq'], message: `duplicate receipt ${key}` });
+      seen.add(key);
+    });
+  })
+  .openapi('HostReportRequest');
+export type HostReportRequest = z.infer<typeof HostReportRequest>;
 
-export const HeartbeatResponse = z
+export const HostReportResponse = z
   .object({
-    liveAssignments: z
-      .array(z.object({ assignmentId: z.string(), epoch: z.int() }))
-      .openapi({ description: 'Assignments the host should run; any other container of a lease is stale and must stop' }),
+    accepted: z.int(),
+    rejected: z.array(z.object({ assignmentId: z.string(), seq: z.int(), reason: z.string() })),
+    tips: z
+      .array(z.object({ assignmentId: z.string(), seq: z.int(), hash: z.string() }))
+      .openapi({ description: 'Where each chain continues: the last accepted receipt' }),
   })
-  .openapi('HeartbeatResponse');
+  .openapi('HostReportResponse');
+
+export const DesiredStateQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)
+    .openapi({ description: 'The version the host has; the answer waits until a newer one exists' }),
+  waitMs: z.coerce.number().int().min(0).max(30_000).default(0).openapi({ description: 'How long to wait for a change, ≤ 30000' }),
+});
+
+export const DesiredStateResponse = z
+  .object({
+    version: z.int(),
+    assignments: z.array(
+      z.object({
+        assignmentId: z.string(),
+        leaseId: z.string(),
+        epoch: z.int(),
+        gpuId: z.string(),
+        rank: z.int(),
+        worldSize: z.int(),
+        headHost: z.string(),
+        image: z.string(),
+        command: z.array(z.string()).nullable(),
+        env: z.record(z.string(), z.string()),
+        state: z.enum(['run', 'stop']),
+        proofIntervalMs: z.int(),
+        period: z.int(),
+        challengeSeed: z.string(),
+        chainTip: z.object({ seq: z.int(), hash: z.string(), at: z.int() }).nullable(),
+      }),
+    ),
+  })
+  .openapi('DesiredState');
 
 export const HostIdParams = z.object({ hostId: HostId.openapi({ param: { name: 'hostId', in: 'path' } }) });
 

@@ -45,8 +45,13 @@ export interface HostTable {
   status: HostStatus;
   /** 'nvidia' when the agent read nvidia-smi, 'simulated' otherwise. */
   gpu_source: 'nvidia-smi' | 'simulated';
+  /** Last registration or report: a host silent past the heartbeat timeout is lost. */
   last_heartbeat_at: Timestamp | null;
   registered_at: CreatedAt;
+  /** Moves whenever the host's desired state does; its long poll waits for it to pass what it has. */
+  desired_version: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
+  /** Out of placement until then: it left a dispatch unstarted or kept sending rejected receipts. */
+  unhealthy_until: Timestamp | null;
 }
 
 export type GpuStatus = 'free' | 'reserved' | 'offline';
@@ -102,6 +107,59 @@ export interface AssignmentTable {
   ended_at: Timestamp | null;
   end_reason: string | null;
   verified_seconds: Generated<number>;
+  /** What the host must do with the container: 'stop' once the assignment ended. */
+  desired_state: Generated<DesiredContainerState>;
+  /** The container the host runs: image, command, env and the rendezvous contract. */
+  container: Json<AssignmentContainer | null> | null;
+  proof_interval_ms: Generated<number>;
+  /** The settlement period the host's receipts answer now, and its challenge seed (set by the workflow). */
+  period: Generated<number>;
+  challenge_seed: Generated<string>;
+  /** The period before, still accepted for receipts signed before the host saw the new one. */
+  prev_period: number | null;
+  prev_challenge_seed: string | null;
+  /** The host's last word on the container, and when the API heard it. */
+  reported_state: string | null;
+  reported_exit_code: number | null;
+  reported_detail: string | null;
+  reported_at: Timestamp | null;
+  /** When the host first reported the container running (API clock): the dispatch is done. */
+  running_at: Timestamp | null;
+  /** The last accepted receipt: only accepted receipts move the tip. */
+  tip_seq: number | null;
+  tip_hash: string | null;
+  tip_at: Timestamp | null;
+  tip_state: string | null;
+  /** API arrival of the first and the latest accepted receipt: the time the engine watched pass. */
+  first_receipt_at: Timestamp | null;
+  last_receipt_at: Timestamp | null;
+  /** Sum of the accepted receipts' payable ms; never above last_receipt_at - first_receipt_at. */
+  payable_ms: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
+  /** Reports in a row with a rejected receipt; reset by an accepted one. */
+  rejected_streak: Generated<number>;
+  /** Why the fleet monitor told the lease workflow to replace or end this assignment, and when it last did. */
+  fault: string | null;
+  fault_signalled_at: Timestamp | null;
+}
+
+export type DesiredContainerState = 'run' | 'stop';
+
+export interface AssignmentContainer {
+  image: string;
+  command?: string[];
+  env?: Record<string, string>;
+  worldSize: number;
+  headHost: string;
+}
+
+export interface HostEventTable {
+  id: Generated<string>;
+  host_id: string;
+  at: CreatedAt;
+  /** 'lost' (silent past the heartbeat timeout), 'start_timeout', 'start_failed', 'receipts_rejected'. */
+  kind: string;
+  assignment_id: string | null;
+  detail: string;
 }
 
 export interface ProofReceiptTable {
@@ -119,6 +177,10 @@ export interface ProofReceiptTable {
   /** Milliseconds this receipt adds to its assignment's payable time (0 after a gap). */
   payable_ms: number;
   body: Json<unknown>;
+  /** API clock when the receipt arrived. */
+  received_at: CreatedAt;
+  /** The settlement period whose digest took this receipt; null until one did. */
+  settled_period: number | null;
 }
 
 /** 'opening' while open_lease is signed but not known to have landed. */
@@ -209,6 +271,7 @@ export interface Database {
   settlements: SettlementTable;
   settlement_payouts: SettlementPayoutTable;
   escrow_top_ups: EscrowTopUpTable;
+  host_events: HostEventTable;
 }
 
 export type Customer = Selectable<CustomerTable>;
@@ -219,6 +282,7 @@ export type Lease = Selectable<LeaseTable>;
 export type NewLease = Insertable<LeaseTable>;
 export type LeaseUpdate = Updateable<LeaseTable>;
 export type Assignment = Selectable<AssignmentTable>;
+export type HostEvent = Selectable<HostEventTable>;
 export type ProofReceiptRow = Selectable<ProofReceiptTable>;
 export type Escrow = Selectable<EscrowTable>;
 export type Settlement = Selectable<SettlementTable>;

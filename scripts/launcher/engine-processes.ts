@@ -27,21 +27,23 @@ export interface HostAgentLaunch {
   host: DemoHost;
   providerKey: string;
   apiUrl: string;
-  temporalAddress: string;
   dataDir: string;
 }
 
 /**
  * One demo host agent. Not restarted: a host that dies is what failover is for. The provider key goes
  * in the environment (PROVIDER_KEY, which the agent reads) rather than argv, where `ps` would show it.
+ * It gets nothing else of the engine's environment: a provider's machine holds no Temporal address,
+ * database URL or settlement key, and the demo's agents are run as if they were on one.
  */
-export function hostAgentProcess(launch: HostAgentLaunch, env: NodeJS.ProcessEnv): ProcessSpec {
+export function hostAgentProcess(launch: HostAgentLaunch, engineEnv: NodeJS.ProcessEnv): ProcessSpec {
   const { host } = launch;
+  const kept = ['PATH', 'HOME', 'LOG_LEVEL', 'DOCKER_SOCKET'].filter((name) => engineEnv[name] !== undefined);
+  const env: NodeJS.ProcessEnv = Object.fromEntries(kept.map((name) => [name, engineEnv[name]]));
   const args = [
     '--host-id', host.hostId,
     '--simulate-gpus', simulateGpusOption(host),
     '--api-url', launch.apiUrl,
-    '--temporal-address', launch.temporalAddress,
     '--key-file', path.join(launch.dataDir, 'hosts', `${host.hostId}.key.json`),
   ];
   return tsProcess(host.hostId, 'workers/host-agent/main.ts', args, { ...env, PROVIDER_KEY: launch.providerKey }, false);

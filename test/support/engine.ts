@@ -1,7 +1,8 @@
 /**
  * A whole engine for tests that exercise leases for real: a fresh PostgreSQL database, a Temporal dev
- * server, the API and the control worker in this process, and one real host-agent *process* per host
- * (so a test can SIGKILL it), each running containers on the local Docker engine. With
+ * server, the API, the control worker and its fleet monitor in this process, and one real host-agent
+ * *process* per host (so a test can SIGKILL it), each running containers on the local Docker engine and
+ * speaking only to the API. With
  * `controlWorker: 'process'` the control worker is a real `workers/control/main.ts` process too, with the
  * same configuration, so a test can SIGKILL it and start it again.
  */
@@ -25,6 +26,8 @@ import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../infra/config';
 import { createCustomer } from '../../infra/db/repositories/customers.repo';
 import { createProvider } from '../../infra/db/repositories/providers.repo';
+import type { FleetMonitor } from '../../workers/control/fleet-monitor';
+import { startFleetMonitor } from '../../workers/control/fleet-monitor';
 import { createControlWorker } from '../../workers/control/worker';
 import type { FreshDatabase } from './postgres';
 import { freePort, freshDatabase } from './postgres';
@@ -106,6 +109,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   const api: RunningApi = await startApiServer(config);
   let inProcess: { worker: Worker; run: Promise<void> } | undefined;
   let controlProcess: ChildProcess | undefined;
+  let monitor: FleetMonitor | undefined;
   if (options.controlWorker !== 'process') {
     const worker: Worker = await createControlWorker({
       connection: temporal.nativeConnection,
@@ -115,6 +119,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       workflowBundle: await leaseWorkflowBundle(),
     });
     inProcess = { worker, run: worker.run() };
+    monitor = startFleetMonitor({ db: database.db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, tickMs: 100 });
   }
   const controlEnv = { ...env, TEMPORAL_NAMESPACE: temporal.namespace ?? 'default' };
   const startControlProcess = async (extra: Record<string, string>): Promise<ChildProcess> => {
@@ -161,14 +166,14 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
         '--host-id', plan.hostId,
         '--provider-key', providers.get(plan.provider)!.apiKey,
         '--api-url', api.url,
-        '--temporal-address', temporal.address,
         '--simulate-gpus', plan.gpus,
         '--key-file', path.join(dataDir, `${plan.hostId}.key.json`),
-        '--heartbeat-interval', '1',
+        '--report-interval', '1',
         '--log-level', 'warn',
         ...(plan.args ?? []),
       ],
-      { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
+      // A provider's machine knows the API URL and its keys, nothing of the engine's configuration.
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     hostProcesses.set(plan.hostId, child);
   }
@@ -217,6 +222,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
           }),
         ),
       );
+      await monitor?.stop();
       if (inProcess) {
         inProcess.worker.shutdown();
         await inProcess.run;

@@ -1,6 +1,7 @@
 /**
- * Control worker process: `tsx workers/control/main.ts`. Configuration from the environment
- * (infra/config.ts); several may run side by side against the same Temporal and PostgreSQL.
+ * Control worker process: `tsx workers/control/main.ts`: the lease workflows, the control activities
+ * and the fleet monitor. Configuration from the environment (infra/config.ts); several may run side by
+ * side against the same Temporal and PostgreSQL.
  */
 import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
@@ -8,6 +9,8 @@ import { loadConfig } from '../../infra/config';
 import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { createDb } from '../../infra/db/connection';
 import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
+import { connectTemporal } from '../../infra/temporal/connection';
+import { startFleetMonitor } from './fleet-monitor';
 import { createControlWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -21,11 +24,15 @@ async function main(): Promise<void> {
   const connection = await connectWithRetry(address, log);
   const escrow = escrowDepsFromConfig(config, db, log);
   const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, escrow, log });
+  const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE);
+  const monitor = startFleetMonitor({ db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, log });
   const stop = (): void => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   log.info({ address, namespace: config.TEMPORAL_NAMESPACE }, 'control worker polling lease-control');
   await worker.run();
+  await monitor.stop();
+  await temporal.connection.close();
   await connection.close();
   await db.destroy();
 }

@@ -1,9 +1,10 @@
 /**
- * The host's side of the API (DESIGN §8): registration and heartbeats, every request signed with the
- * host key over method, path, timestamp and the exact body bytes sent.
+ * The host's side of the API (DESIGN §8): registration, the desired-state long poll and reports, every
+ * request signed with the host key over method, path (with its query), timestamp and the exact body
+ * bytes sent. The host needs nothing else: no Temporal, no database.
  */
 import { z } from 'zod';
-import type { ContainerState } from '../../domain/proof-receipt';
+import type { ContainerState, ProofReceipt } from '../../domain/proof-receipt';
 import { HOST_SIGNATURE_HEADERS, signRequest } from '../../domain/signed-request';
 import { isTier } from '../../domain/tier';
 
@@ -14,9 +15,9 @@ export interface HostRegistration {
   gpus: { id: string; model: string; vramGb: number; pricePerGpuHour: string }[];
 }
 
-export interface HostHeartbeat {
-  at: number;
-  containers: { assignmentId: string; epoch: number; state: ContainerState }[];
+export interface HostReport {
+  containers: { assignmentId: string; epoch: number; state: ContainerState; exitCode?: number; detail?: string }[];
+  receipts: ProofReceipt[];
 }
 
 const registeredSchema = z.object({
@@ -26,10 +27,37 @@ const registeredSchema = z.object({
 });
 export type RegisteredHost = z.infer<typeof registeredSchema>;
 
-const heartbeatAnswerSchema = z.object({
-  liveAssignments: z.array(z.object({ assignmentId: z.string(), epoch: z.number().int() })),
+const desiredStateSchema = z.object({
+  version: z.number().int(),
+  assignments: z.array(
+    z.object({
+      assignmentId: z.string(),
+      leaseId: z.string(),
+      epoch: z.number().int(),
+      gpuId: z.string(),
+      rank: z.number().int(),
+      worldSize: z.number().int(),
+      headHost: z.string(),
+      image: z.string(),
+      command: z.array(z.string()).nullable(),
+      env: z.record(z.string(), z.string()),
+      state: z.enum(['run', 'stop']),
+      proofIntervalMs: z.number().int().positive(),
+      period: z.number().int(),
+      challengeSeed: z.string(),
+      chainTip: z.object({ seq: z.number().int(), hash: z.string(), at: z.number().int() }).nullable(),
+    }),
+  ),
 });
-export type HeartbeatAnswer = z.infer<typeof heartbeatAnswerSchema>;
+export type DesiredState = z.infer<typeof desiredStateSchema>;
+export type DesiredAssignment = DesiredState['assignments'][number];
+
+const reportAnswerSchema = z.object({
+  accepted: z.number().int(),
+  rejected: z.array(z.object({ assignmentId: z.string(), seq: z.number().int(), reason: z.string() })),
+  tips: z.array(z.object({ assignmentId: z.string(), seq: z.number().int(), hash: z.string() })),
+});
+export type ReportAnswer = z.infer<typeof reportAnswerSchema>;
 
 /** The API answered, and not with success. */
 export class HostApiError extends Error {
@@ -67,32 +95,45 @@ export class HostApiClient {
     return registeredSchema.parse(answer);
   }
 
-  async heartbeat(heartbeat: HostHeartbeat, signal?: AbortSignal): Promise<HeartbeatAnswer> {
-    const answer = await this.post(`v1/hosts/${encodeURIComponent(this.options.hostId)}/heartbeat`, heartbeat, signal);
-    return heartbeatAnswerSchema.parse(answer);
+  /** Long poll: answers at once when the API has a version after `after`, else after up to `waitMs`. */
+  async desired(after: number, waitMs: number, signal?: AbortSignal): Promise<DesiredState> {
+    const path = `v1/hosts/${encodeURIComponent(this.options.hostId)}/desired?after=${after}&waitMs=${waitMs}`;
+    const answer = await this.send('GET', path, undefined, signal, {}, waitMs + 10_000);
+    return desiredStateSchema.parse(answer);
   }
 
-  private async post(
+  async report(report: HostReport, signal?: AbortSignal): Promise<ReportAnswer> {
+    const answer = await this.post(`v1/hosts/${encodeURIComponent(this.options.hostId)}/reports`, report, signal);
+    return reportAnswerSchema.parse(answer);
+  }
+
+  private post(relativePath: string, payload: unknown, signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<unknown> {
+    return this.send('POST', relativePath, payload, signal, headers);
+  }
+
+  private async send(
+    method: 'GET' | 'POST',
     relativePath: string,
     payload: unknown,
     signal: AbortSignal | undefined,
     headers: Record<string, string> = {},
+    timeoutMs = this.options.timeoutMs ?? 10_000,
   ): Promise<unknown> {
     // Relative to the API URL, so an API mounted under a prefix (behind a proxy) still works.
     const base = this.options.apiUrl.endsWith('/') ? this.options.apiUrl : `${this.options.apiUrl}/`;
     const url = new URL(relativePath, base);
     const path = `${url.pathname}${url.search}`;
-    const body = JSON.stringify(payload);
+    const body = payload === undefined ? '' : JSON.stringify(payload);
     const timestamp = Date.now();
-    const signature = signRequest({ method: 'POST', path, timestamp, body }, this.options.secretKey);
-    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 5_000);
+    const signature = signRequest({ method, path, timestamp, body }, this.options.secretKey);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const response = await fetch(url, {
-      method: 'POST',
-      body,
+      method,
+      body: payload === undefined ? undefined : body,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       headers: {
         ...headers,
-        'content-type': 'application/json',
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         [HOST_SIGNATURE_HEADERS.hostId]: this.options.hostId,
         [HOST_SIGNATURE_HEADERS.timestamp]: String(timestamp),
         [HOST_SIGNATURE_HEADERS.signature]: signature,

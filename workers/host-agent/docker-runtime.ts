@@ -1,7 +1,7 @@
 /**
  * The host's Docker engine as the agent needs it: lease containers found by their labels (never by
- * memory of what this process started, so a restarted agent sees the same world), created with no
- * network of their own, stopped gracefully.
+ * memory of what this process started, so a restarted agent sees the same world), created hardened
+ * and with no network of their own unless the provider allows it, stopped gracefully.
  */
 import Docker from 'dockerode';
 import type { ContainerState } from '../../domain/proof-receipt';
@@ -16,6 +16,39 @@ export const LABELS = {
 } as const;
 
 export type ContainerNetwork = 'none' | 'host';
+
+export interface ContainerPolicy {
+  /** 'none' unless the provider allows 'host' (then the lease's container shares the host network). */
+  network: ContainerNetwork;
+  /** Max processes in a lease container (docker --pids-limit). */
+  pidsLimit: number;
+  /** Memory limit in bytes (docker --memory); 0 = no limit. */
+  memoryBytes: number;
+}
+
+export const DEFAULT_CONTAINER_POLICY: ContainerPolicy = { network: 'none', pidsLimit: 4096, memoryBytes: 0 };
+
+/**
+ * The HostConfig of a lease container. The customer's code is untrusted and runs on the provider's
+ * machine: it must not gain privileges (no capabilities, no setuid escalation, never privileged) nor
+ * take the machine down (a fork bomb stops at the pids limit, memory at its limit with no swap beyond).
+ * The root filesystem stays writable: it is the container's own layer, and workloads write to it.
+ */
+export function hostConfigFor(policy: ContainerPolicy, gpuUuid?: string): Docker.HostConfig {
+  return {
+    NetworkMode: policy.network,
+    // An init as PID 1 forwards SIGTERM to the customer's process, so a stop is graceful rather
+    // than a SIGKILL after the timeout (a bare PID 1 ignores signals it has no handler for).
+    Init: true,
+    Privileged: false,
+    SecurityOpt: ['no-new-privileges:true'],
+    CapDrop: ['ALL'],
+    PidsLimit: policy.pidsLimit,
+    ...(policy.memoryBytes > 0 ? { Memory: policy.memoryBytes, MemorySwap: policy.memoryBytes } : {}),
+    ReadonlyRootfs: false,
+    DeviceRequests: gpuUuid ? [{ Driver: 'nvidia', DeviceIDs: [gpuUuid], Capabilities: [['gpu']] }] : undefined,
+  };
+}
 
 export interface ContainerSpec {
   leaseId: string;
@@ -47,8 +80,8 @@ export class DockerRuntime {
   constructor(
     /** Several agents may share one engine (the demo fleet): each sees only containers of its host. */
     private readonly hostId: string,
-    private readonly network: ContainerNetwork,
     socketPath = '/var/run/docker.sock',
+    private readonly policy: ContainerPolicy = DEFAULT_CONTAINER_POLICY,
   ) {
     this.docker = new Docker({ socketPath });
   }
@@ -108,15 +141,7 @@ export class DockerRuntime {
         [LABELS.epoch]: String(spec.epoch),
         [LABELS.gpu]: spec.gpuId,
       },
-      HostConfig: {
-        NetworkMode: this.network,
-        // An init as PID 1 forwards SIGTERM to the customer's process, so a stop is graceful rather
-        // than a SIGKILL after the timeout (a bare PID 1 ignores signals it has no handler for).
-        Init: true,
-        DeviceRequests: spec.gpuUuid
-          ? [{ Driver: 'nvidia', DeviceIDs: [spec.gpuUuid], Capabilities: [['gpu']] }]
-          : undefined,
-      },
+      HostConfig: hostConfigFor(this.policy, spec.gpuUuid),
     });
     try {
       await container.start();

@@ -4,7 +4,6 @@
  */
 import { CommanderError } from 'commander';
 import pino from 'pino';
-import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { runHostAgent } from './agent';
 import type { HostAgentOptions } from './options';
 import { parseHostAgentOptions, UsageError } from './options';
@@ -24,9 +23,7 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: options.logLevel, base: { service: 'host-agent', hostId: options.hostId } });
-  // The SDK's own logs go through pino too (JSON on stdout); we handle signals ourselves so that a
-  // signal during start-up (registration, Temporal connection) also ends the process cleanly.
-  installSdkLogger(logger);
+  // Signals are handled here so that one during start-up (registration) also ends the process cleanly.
 
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

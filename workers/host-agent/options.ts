@@ -13,15 +13,14 @@ export interface HostAgentOptions {
   apiUrl: string;
   providerKey: string;
   keyFile: string;
-  temporalAddress: string;
-  namespace: string;
   simulateGpus: SimulatedGpuSpec[] | undefined;
   gpuPrice: string | undefined;
   dockerSocket: string;
   containerNetwork: ContainerNetwork;
-  proofIntervalMs: number;
-  heartbeatIntervalMs: number;
-  reconcileGraceMs: number;
+  pidsLimit: number;
+  /** 0: no memory limit. */
+  memoryBytes: number;
+  reportIntervalMs: number;
   logLevel: string;
 }
 
@@ -52,7 +51,7 @@ const seconds = (min: number, max: number) =>
 
 function buildCommand(): Command {
   return new Command('host-agent')
-    .description('Runs lease containers on this machine for lease-engine: polls task queue host-<hostId>.')
+    .description('Runs lease containers on this machine for lease-engine. Talks only to the API, every request signed by the host key.')
     .requiredOption('--host-id <id>', 'this host\'s id (letters, digits, "-", "_")', rule((value) => {
       if (!HOST_ID.test(value)) throw new Error('use 1-63 letters, digits, "-" or "_", starting with a letter or digit');
       return value;
@@ -65,12 +64,6 @@ function buildCommand(): Command {
       })))
     .addOption(new Option('--provider-key <key>', 'the provider\'s API key').env('PROVIDER_KEY'))
     .option('--key-file <path>', 'host key (created at first start)', undefined)
-    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS')
-      .default('127.0.0.1:7233').argParser(rule((value) => {
-        if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new Error('expected host:port');
-        return value;
-      })))
-    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'))
     .option('--simulate-gpus <spec>', 'GPUs to simulate when there is no NVIDIA GPU, e.g. H100:80:2.50x2,A100:80:1.80x1',
       rule(parseSimulatedGpuSpec))
     .option('--gpu-price <decimal>', 'price per GPU-hour of the physical GPUs', rule((value) => {
@@ -79,14 +72,22 @@ function buildCommand(): Command {
     }))
     .addOption(new Option('--docker-socket <path>', 'Docker engine socket').env('DOCKER_SOCKET')
       .default('/var/run/docker.sock'))
-    .addOption(new Option('--container-network <mode>', 'network mode of lease containers')
+    .addOption(new Option('--container-network <mode>', 'network of lease containers: none, or host if this machine allows it')
       .choices(['none', 'host']).env('CONTAINER_NETWORK').default('none'))
-    .addOption(new Option('--proof-interval <s>', 'proof interval when a supervision call names none')
-      .env('PROOF_INTERVAL_SECONDS').default(5_000, '5').argParser(seconds(1, 60)))
-    .addOption(new Option('--heartbeat-interval <s>', 'API heartbeat interval').default(2_000, '2')
-      .argParser(seconds(0.1, 60)))
-    .addOption(new Option('--reconcile-grace <s>', 'age before a container the API does not know is stopped')
-      .default(15_000, '15').argParser(seconds(0, 3600)))
+    .addOption(new Option('--container-pids-limit <n>', 'most processes in one lease container').env('CONTAINER_PIDS_LIMIT')
+      .default(4096).argParser(rule((value) => {
+        const n = Number(value);
+        if (!/^\d+$/.test(value) || n < 16 || n > 1_000_000) throw new Error('expected an integer from 16 to 1000000');
+        return n;
+      })))
+    .addOption(new Option('--container-memory-mib <n>', 'memory limit of one lease container in MiB (0: none)').env('CONTAINER_MEMORY_MIB')
+      .default(0).argParser(rule((value) => {
+        const n = Number(value);
+        if (!/^\d+$/.test(value) || (n !== 0 && n < 64) || n > 16_777_216) throw new Error('expected 0 or an integer from 64 to 16777216');
+        return n;
+      })))
+    .addOption(new Option('--report-interval <s>', 'how often the agent reports to the API (it is lost after the heartbeat timeout without one)')
+      .env('REPORT_INTERVAL_SECONDS').default(2_000, '2').argParser(seconds(0.1, 60)))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .exitOverride()
@@ -111,15 +112,13 @@ export function parseHostAgentOptions(argv: string[]): HostAgentOptions {
     apiUrl: string;
     providerKey?: string;
     keyFile?: string;
-    temporalAddress: string;
-    namespace: string;
     simulateGpus?: SimulatedGpuSpec[];
     gpuPrice?: string;
     dockerSocket: string;
     containerNetwork: ContainerNetwork;
-    proofInterval: number;
-    heartbeatInterval: number;
-    reconcileGrace: number;
+    containerPidsLimit: number;
+    containerMemoryMib: number;
+    reportInterval: number;
     logLevel: string;
   }>();
   if (!raw.providerKey) throw new UsageError('option --provider-key (or PROVIDER_KEY) is required');
@@ -128,15 +127,13 @@ export function parseHostAgentOptions(argv: string[]): HostAgentOptions {
     apiUrl: raw.apiUrl,
     providerKey: raw.providerKey,
     keyFile: raw.keyFile ?? path.join(process.env.DATA_DIR ?? 'data', 'hosts', `${raw.hostId}.key.json`),
-    temporalAddress: raw.temporalAddress,
-    namespace: raw.namespace,
     simulateGpus: raw.simulateGpus,
     gpuPrice: raw.gpuPrice,
     dockerSocket: raw.dockerSocket,
     containerNetwork: raw.containerNetwork,
-    proofIntervalMs: raw.proofInterval,
-    heartbeatIntervalMs: raw.heartbeatInterval,
-    reconcileGraceMs: raw.reconcileGrace,
+    pidsLimit: raw.containerPidsLimit,
+    memoryBytes: raw.containerMemoryMib * 1024 * 1024,
+    reportIntervalMs: raw.reportInterval,
     logLevel: raw.logLevel,
   };
 }

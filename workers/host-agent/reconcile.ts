@@ -1,7 +1,7 @@
 /**
- * What a host must stop after the API told it which assignments are live (DESIGN §2.5): a container
- * of a superseded epoch (its GPU was failed over while the host was away) or of an assignment that
- * ended while the agent was down. Pure, so the decision is tested without Docker.
+ * What the agent must do to bring its Docker engine to the desired state the API gave it (DESIGN
+ * §2.3, §2.5). Pure, so the decision is tested without Docker. Only containers the engine labelled
+ * for this host are ever considered: a provider's own containers are never touched.
  */
 import type { ContainerState } from '../../domain/proof-receipt';
 
@@ -16,43 +16,37 @@ export interface LeaseContainer {
   createdAt: number;
 }
 
-export interface LiveAssignment {
+/** What the agent needs of a desired assignment to decide. */
+export interface WantedAssignment {
   assignmentId: string;
   epoch: number;
+  state: 'run' | 'stop';
 }
 
-export interface ReconcileDecision {
-  stop: { container: LeaseContainer; reason: 'superseded_epoch' | 'not_live' }[];
-  keep: LeaseContainer[];
+export interface ReconcilePlan {
+  /** Desired running with no container yet, and not tried before (an exited container is never restarted). */
+  start: WantedAssignment[];
+  stop: { container: LeaseContainer; reason: 'stopped' | 'superseded_epoch' | 'not_desired' }[];
 }
+
+export const assignmentKey = (assignmentId: string, epoch: number): string => `${assignmentId}@${epoch}`;
 
 /**
- * `graceMs` protects a container that was started moments ago for an assignment the API has not
- * recorded yet (the workflow dispatches, the read model follows). A container whose assignment is
- * live at a newer epoch is stale beyond doubt and goes at once.
+ * `tried` holds the keys of assignments this agent already started (or failed to): a container that
+ * exited by itself, or that its host could not start, is reported, not started again.
  */
-export function decideReconcile(
-  containers: LeaseContainer[],
-  live: LiveAssignment[],
-  now: number,
-  graceMs: number,
-): ReconcileDecision {
-  const liveEpochs = new Map<string, number[]>();
-  for (const assignment of live) {
-    liveEpochs.set(assignment.assignmentId, [...(liveEpochs.get(assignment.assignmentId) ?? []), assignment.epoch]);
-  }
-  const decision: ReconcileDecision = { stop: [], keep: [] };
+export function planReconcile(containers: LeaseContainer[], desired: WantedAssignment[], tried: ReadonlySet<string>): ReconcilePlan {
+  const running = new Map(desired.filter((d) => d.state === 'run').map((d) => [assignmentKey(d.assignmentId, d.epoch), d]));
+  const plan: ReconcilePlan = { start: [], stop: [] };
   for (const container of containers) {
-    const epochs = liveEpochs.get(container.assignmentId) ?? [];
-    if (epochs.includes(container.epoch)) {
-      decision.keep.push(container);
-    } else if (epochs.some((epoch) => epoch > container.epoch)) {
-      decision.stop.push({ container, reason: 'superseded_epoch' });
-    } else if (now - container.createdAt >= graceMs) {
-      decision.stop.push({ container, reason: 'not_live' });
-    } else {
-      decision.keep.push(container);
-    }
+    if (running.has(assignmentKey(container.assignmentId, container.epoch))) continue;
+    const newer = desired.some((d) => d.assignmentId === container.assignmentId && d.epoch > container.epoch);
+    const stopped = desired.some((d) => d.assignmentId === container.assignmentId && d.epoch === container.epoch);
+    plan.stop.push({ container, reason: newer ? 'superseded_epoch' : stopped ? 'stopped' : 'not_desired' });
   }
-  return decision;
+  for (const [key, wanted] of running) {
+    const exists = containers.some((c) => assignmentKey(c.assignmentId, c.epoch) === key);
+    if (!exists && !tried.has(key)) plan.start.push(wanted);
+  }
+  return plan;
 }

@@ -37,6 +37,9 @@ export function context(overrides: Partial<VerifyContext> = {}): VerifyContext {
     proofIntervalMs: INTERVAL_MS,
     now: START_AT + 3_600_000,
     maxClockSkewMs: 2_000,
+    notBefore: START_AT,
+    // Watched since the chain's start: the cap on paid time does not bind unless a test sets it.
+    watched: { firstArrivalAt: START_AT, payableMsSoFar: 0 },
     sample: () => true,
     ...overrides,
   };

@@ -9,6 +9,7 @@ import {
   context,
   seqs,
   tipOf,
+  answerFor,
 } from './receipt-fixtures';
 
 const CHAIN = buildChain({ count: 6 });
@@ -244,5 +245,44 @@ describe('signReceipt', () => {
   it('signs so that a receipt from the host key verifies', () => {
     const body = { ...CHAIN[0]!.body };
     expect(verifyReceiptBatch([signReceipt(body, HOST_SECRET)], context()).accepted).toHaveLength(1);
+  });
+});
+
+describe('verifyReceiptBatch: paid time is time the engine watched (DESIGN §5)', () => {
+  it('rejects a chain dated before the assignment started', () => {
+    const backdated = buildChain({ count: 3, edit: (b) => ({ at: b.at - 3_600_000 }) });
+    const result = verifyReceiptBatch(backdated, context({ now: START_AT + 20_000 }));
+    expect(result.accepted).toEqual([]);
+    expect(result.rejected[0]!.reason).toMatch(/^seq 0: dated before the assignment started/);
+  });
+
+  it('pays a burst of receipts nothing beyond the time since the first one arrived', () => {
+    // Seq 0 arrived at START_AT; ten receipts 2 intervals apart arrive 3 s later, all at once.
+    const burst = buildChain({ count: 11, edit: (b) => ({ at: START_AT + b.seq * 2 * INTERVAL_MS - (b.seq === 0 ? 0 : 1) }) });
+    const now = START_AT + 3_000;
+    // A generous skew lets every receipt in, so that only the watched-time cap limits the pay.
+    const result = verifyReceiptBatch(burst, context({ now, maxClockSkewMs: 200_000, watched: { firstArrivalAt: START_AT, payableMsSoFar: 0 } }));
+    expect(result.rejected).toEqual([]);
+    expect(result.payableMs).toBe(3_000);
+  });
+
+  it('counts the payable time already granted against what was watched', () => {
+    const result = verifyReceiptBatch(CHAIN, context({ now: START_AT + 25_000, watched: { firstArrivalAt: START_AT, payableMsSoFar: 20_000 } }));
+    expect(result.payableMs).toBe(5_000);
+  });
+
+  it('pays nothing in the batch that brings the first receipt: the engine has watched nothing yet', () => {
+    const result = verifyReceiptBatch(CHAIN, context({ now: START_AT + 25_000, watched: { firstArrivalAt: null, payableMsSoFar: 0 } }));
+    expect(seqs(result.accepted)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(result.payableMs).toBe(0);
+  });
+
+  it('accepts receipts answering the previous period’s challenge, and no older one', () => {
+    const previous = { period: 2, seed: 'seed-period-2' };
+    const old = buildChain({ count: 3, edit: (b) => ({ period: 2, challenge: { seed: previous.seed, answer: answerFor(previous.seed, b.seq) } }) });
+    expect(verifyReceiptBatch(old, context({ previousChallenge: previous })).rejected).toEqual([]);
+    const older = { period: 1, seed: 'seed-period-1' };
+    const tooOld = buildChain({ count: 1, edit: (b) => ({ period: 1, challenge: { seed: older.seed, answer: answerFor(older.seed, b.seq) } }) });
+    expect(verifyReceiptBatch(tooOld, context({ previousChallenge: previous })).rejected[0]!.reason).toBe('seq 0: wrong period 1 (expected 3)');
   });
 });

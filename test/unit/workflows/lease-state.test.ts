@@ -10,7 +10,7 @@ const input: LeaseWorkflowInput = {
   timings: { heartbeatTimeoutSeconds: 10, proofIntervalSeconds: 5, settlementPeriodSeconds: 60, queueTimeoutSeconds: 30 },
 };
 const gpu = (providerId: string, tier: 1 | 2 | 3): ReservedGpu => ({ gpuId: `${providerId}-g`, hostId: `${providerId}-h`, providerId, tier, model: 'H100', pricePerGpuHour: '1' });
-const running = (startedAt: number): LeaseState => ({ ...initialState(input), status: 'running', startedAt });
+const running = (startedAt: number): LeaseState => ({ ...initialState(input, 'seed'), status: 'running', startedAt });
 
 test('periods are aligned to the start and cut at the lease end', () => {
   const state = running(1_000_000);
@@ -30,15 +30,15 @@ test('an extension moves the end, not the period grid', () => {
 });
 
 test('a lease not started yet has no end', () => {
-  expect(endsAt(initialState(input))).toBeNull();
+  expect(endsAt(initialState(input, 'seed'))).toBeNull();
 });
 
 test('the tier operators filter on is the worst tier running, or the one asked for before placement', () => {
   const state = running(0);
   expect(runningTier(state, 3)).toBe(3);
   state.assignments = [
-    { assignmentId: 'a', rank: 0, epoch: 1, gpu: gpu('p1', 1), startedAt: 0, verifiedSeconds: 0, chainTip: null, lastReceiptAt: null },
-    { assignmentId: 'b', rank: 1, epoch: 2, gpu: gpu('p2', 2), startedAt: 0, verifiedSeconds: 0, chainTip: null, lastReceiptAt: null },
+    { assignmentId: 'a', rank: 0, epoch: 1, gpu: gpu('p1', 1), startedAt: 0, verifiedSeconds: 0  },
+    { assignmentId: 'b', rank: 1, epoch: 2, gpu: gpu('p2', 2), startedAt: 0, verifiedSeconds: 0  },
   ];
   expect(runningTier(state, 3)).toBe(2);
   expect(providerIds(state)).toEqual(['p1', 'p2']);

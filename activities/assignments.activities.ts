@@ -1,0 +1,103 @@
+/**
+ * Assignments from the workflow's side (DESIGN §2.3–2.5): the workflow writes what hosts must run and
+ * reads what they reported; it never talks to a host. Hosts reach only the API, which verifies and
+ * stores their reports; these activities read the result. Each is idempotent on its natural key.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { receiptsDigest } from '../domain/billing';
+import type { Database } from '../infra/db/schema';
+import {
+  GpuAlreadyAssignedError,
+  closePeriod as closePeriodRecord,
+  containerOutcomes,
+  endAssignment,
+  openAssignments as openAssignmentRecords,
+} from '../infra/db/repositories/assignments.repo';
+import { markHostUnhealthy, recordHostEvent } from '../infra/db/repositories/host-events.repo';
+import type { AwaitRunningInput, AwaitRunningResult, ControlActivities } from './contracts';
+
+interface Deps {
+  db: Kysely<Database>;
+  log?: Logger;
+  /** How often awaitContainersRunning looks at the hosts' reports. */
+  pollMs?: number;
+  /** How long a host that left a dispatch unstarted stays out of placement. */
+  unhealthySeconds?: number;
+}
+
+export type AssignmentActivities = Pick<
+  ControlActivities,
+  'openAssignments' | 'awaitContainersRunning' | 'closeAssignment' | 'closePeriod' | 'recordHostFault'
+>;
+
+export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySeconds = 600 }: Deps): AssignmentActivities {
+  return {
+    async openAssignments(input) {
+      try {
+        await openAssignmentRecords(db, input);
+      } catch (error) {
+        if (error instanceof GpuAlreadyAssignedError) throw ApplicationFailure.nonRetryable(error.message, 'GpuAlreadyAssigned');
+        throw error;
+      }
+    },
+
+    /**
+     * Waits until every container is reported running, or its host reported it cannot run it, or the
+     * deadline passes. One activity for all of a dispatch's containers: the history does not grow
+     * with the GPU count.
+     */
+    async awaitContainersRunning(input: AwaitRunningInput): Promise<AwaitRunningResult> {
+      const context = Context.current();
+      const deadline = input.deadline;
+      for (;;) {
+        const outcomes = await containerOutcomes(db, input.assignmentIds);
+        const running = outcomes.filter((o) => o.runningAt !== null);
+        // A host that answers "exited" or "missing" with a reason before ever running it has given up on it.
+        const refused = outcomes.filter((o) => o.runningAt === null && o.reportedState !== null && o.reportedState !== 'running');
+        const pending = outcomes.filter((o) => o.runningAt === null && !refused.includes(o));
+        if (pending.length === 0 || Date.now() >= deadline) {
+          return {
+            running: running.map((o) => ({ assignmentId: o.assignmentId, runningAt: o.runningAt as number })),
+            notRunning: [
+              ...refused.map((o) => ({
+                assignmentId: o.assignmentId,
+                hostId: o.hostId,
+                timedOut: false,
+                reason: `host ${o.hostId} reported the container ${o.reportedState}${o.reportedDetail ? `: ${o.reportedDetail}` : ''}`,
+              })),
+              ...pending.map((o) => ({
+                assignmentId: o.assignmentId,
+                hostId: o.hostId,
+                timedOut: true,
+                reason: `host ${o.hostId} did not report the container running in time`,
+              })),
+            ],
+          };
+        }
+        context.heartbeat();
+        await context.sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+      }
+    },
+
+    async closeAssignment(input) {
+      await endAssignment(db, input);
+    },
+
+    async closePeriod(input) {
+      const totals = await closePeriodRecord(db, input);
+      return { verified: totals.verified, receiptsDigest: receiptsDigest(totals.receiptHashes), receipts: totals.receiptHashes.length };
+    },
+
+    async recordHostFault(input) {
+      if (input.unhealthy) {
+        await markHostUnhealthy(db, { ...input, seconds: unhealthySeconds });
+        log?.warn({ hostId: input.hostId, kind: input.kind, detail: input.detail }, 'host marked unhealthy');
+      } else {
+        await recordHostEvent(db, input);
+      }
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A host's report (DESIGN §3): container states and proof receipts, verified on arrival. Each
+ * assignment's receipts are checked in their own transaction against the chain as the database holds
+ * it, so a report retried, replayed or raced by another changes nothing twice; only accepted receipts
+ * move the tip, and paid time never exceeds what the engine watched pass.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { ProofReceipt } from '../domain/proof-receipt';
+import { verifyReceiptBatch } from '../domain/proof-receipt';
+import type { Database } from '../infra/db/schema';
+import { markHostUnhealthy } from '../infra/db/repositories/host-events.repo';
+import type { ContainerReport } from '../infra/db/repositories/host-reports.repo';
+import { advanceChain, chainTipsOf, lockChain, recordContainerStates, recordHostReport } from '../infra/db/repositories/host-reports.repo';
+
+export interface HostReport {
+  containers: ContainerReport[];
+  receipts: ProofReceipt[];
+}
+
+export interface ReportAnswer {
+  accepted: number;
+  rejected: { assignmentId: string; seq: number; reason: string }[];
+  tips: { assignmentId: string; seq: number; hash: string }[];
+}
+
+export interface ReportPolicy {
+  /** Host clocks may be this far off ours, either way. */
+  maxClockSkewMs: number;
+  /** Share of challenge answers recomputed; a wrong one breaks the chain. */
+  challengeSampleRate: number;
+  /** Reports in a row with a rejected receipt after which the host is unhealthy and its GPUs replaced. */
+  rejectionLimit: number;
+  /** How long an unhealthy host stays out of placement. */
+  unhealthySeconds: number;
+}
+
+export const DEFAULT_REPORT_POLICY: ReportPolicy = {
+  maxClockSkewMs: 5_000,
+  challengeSampleRate: 0.25,
+  rejectionLimit: 3,
+  unhealthySeconds: 600,
+};
+
+export async function acceptReport(
+  db: Kysely<Database>,
+  hostId: string,
+  report: HostReport,
+  policy: ReportPolicy = DEFAULT_REPORT_POLICY,
+  log?: Logger,
+): Promise<ReportAnswer> {
+  await recordHostReport(db, hostId);
+  await recordContainerStates(db, hostId, report.containers);
+
+  const byAssignment = new Map<string, ProofReceipt[]>();
+  for (const receipt of report.receipts) {
+    const list = byAssignment.get(receipt.body.assignmentId) ?? [];
+    list.push(receipt);
+    byAssignment.set(receipt.body.assignmentId, list);
+  }
+
+  const answer: ReportAnswer = { accepted: 0, rejected: [], tips: [] };
+  for (const [assignmentId, receipts] of byAssignment) {
+    const outcome = await verifyChain(db, hostId, assignmentId, receipts, policy);
+    answer.accepted += outcome.accepted;
+    answer.rejected.push(...outcome.rejected.map((r) => ({ assignmentId, ...r })));
+    if (outcome.unhealthy) log?.warn({ hostId, assignmentId, rejected: outcome.rejected }, 'host marked unhealthy: receipts rejected');
+  }
+  if (answer.rejected.length > 0) log?.info({ hostId, rejected: answer.rejected.slice(0, 5) }, 'receipts rejected');
+
+  const mentioned = new Set([...byAssignment.keys(), ...report.containers.map((c) => c.assignmentId)]);
+  answer.tips = await chainTipsOf(db, hostId, [...mentioned]);
+  return answer;
+}
+
+async function verifyChain(
+  db: Kysely<Database>,
+  hostId: string,
+  assignmentId: string,
+  receipts: ProofReceipt[],
+  policy: ReportPolicy,
+): Promise<{ accepted: number; rejected: { seq: number; reason: string }[]; unhealthy: boolean }> {
+  const refuseAll = (reason: string) => ({
+    accepted: 0,
+    rejected: receipts.map((r) => ({ seq: r.body.seq, reason: `seq ${r.body.seq}: ${reason}` })),
+    unhealthy: false,
+  });
+  return db.transaction().execute(async (trx) => {
+    const standing = await lockChain(trx, assignmentId);
+    // Another host's assignment is answered like one that does not exist: nothing about it leaks.
+    if (!standing || standing.hostId !== hostId) return refuseAll(`assignment ${assignmentId} is not one of host ${hostId}'s`);
+    if (standing.endedAt !== null) return refuseAll('the assignment has ended: nothing after its end is paid');
+
+    const result = verifyReceiptBatch(receipts, {
+      publicKey: standing.publicKey,
+      leaseId: standing.leaseId,
+      assignmentId,
+      epoch: standing.epoch,
+      hostId,
+      gpuId: standing.gpuId,
+      tip: standing.tip,
+      challengeSeed: standing.challengeSeed,
+      period: standing.period,
+      previousChallenge: standing.previousChallenge,
+      proofIntervalMs: standing.proofIntervalMs,
+      now: standing.now,
+      maxClockSkewMs: policy.maxClockSkewMs,
+      notBefore: standing.startedAt,
+      watched: { firstArrivalAt: standing.firstReceiptAt, payableMsSoFar: standing.payableMs },
+      sample: () => Math.random() < policy.challengeSampleRate,
+    });
+    const { rejectedStreak } = await advanceChain(trx, { standing, accepted: result.accepted, rejectedCount: result.rejected.length });
+    const unhealthy = rejectedStreak === policy.rejectionLimit;
+    if (unhealthy) {
+      await markHostUnhealthy(trx, {
+        hostId,
+        kind: 'receipts_rejected',
+        assignmentId,
+        detail: `${rejectedStreak} reports in a row with rejected receipts; last: ${result.rejected[0]?.reason ?? ''}`,
+        seconds: policy.unhealthySeconds,
+      });
+    }
+    return { accepted: result.accepted.length, rejected: result.rejected, unhealthy };
+  });
+}

@@ -1,0 +1,191 @@
+/**
+ * What hosts report through the API (DESIGN §3): their containers' states, and proof receipts that
+ * the API verified on arrival. The assignment row holds where each receipt chain stands (its tip) and
+ * what the engine watched (arrival of the first and latest accepted receipt), so that the next report
+ * is verified against it and nothing is paid twice or beyond what was watched.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
+import type { ContainerState, ProofReceipt } from '../../../domain/proof-receipt';
+import type { Database } from '../schema';
+
+export interface ContainerReport {
+  assignmentId: string;
+  epoch: number;
+  state: ContainerState;
+  exitCode?: number;
+  detail?: string;
+}
+
+/** A report is the host's sign of life: it keeps the host online (and brings a lost one back). */
+export async function recordHostReport(db: Kysely<Database>, hostId: string): Promise<void> {
+  await db.updateTable('hosts').set({ last_heartbeat_at: sql<Date>`now()`, status: 'online' }).where('id', '=', hostId).execute();
+}
+
+/**
+ * Records each container's state on the host's own live assignment of that epoch; anything else (an
+ * assignment of another host, a stale epoch, one that ended) changes nothing. `running_at` is set once,
+ * the first time the host says the container runs: the dispatch waits on it.
+ */
+export async function recordContainerStates(db: Kysely<Database>, hostId: string, containers: ContainerReport[]): Promise<void> {
+  for (const container of containers) {
+    await db
+      .updateTable('assignments')
+      .set({
+        reported_state: container.state,
+        reported_exit_code: container.exitCode ?? null,
+        reported_detail: container.detail ?? null,
+        reported_at: sql<Date>`now()`,
+        running_at: sql<Date>`coalesce(running_at, case when ${container.state} = 'running' then now() end)`,
+      })
+      .where('id', '=', container.assignmentId)
+      .where('host_id', '=', hostId)
+      .where('epoch', '=', container.epoch)
+      .where('ended_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('reported_state', 'is', null),
+          eb('reported_state', '<>', container.state),
+          sql<boolean>`reported_exit_code is distinct from ${container.exitCode ?? null}`,
+        ]),
+      )
+      .execute();
+  }
+}
+
+export interface ChainStanding {
+  assignmentId: string;
+  leaseId: string;
+  hostId: string;
+  gpuId: string;
+  epoch: number;
+  publicKey: string;
+  startedAt: number;
+  endedAt: number | null;
+  proofIntervalMs: number;
+  period: number;
+  challengeSeed: string;
+  previousChallenge: { period: number; seed: string } | null;
+  tip: { seq: number; hash: string; at: number; containerState: ContainerState } | null;
+  firstReceiptAt: number | null;
+  payableMs: number;
+  rejectedStreak: number;
+  /** The database clock at the start of the transaction: the receipts' arrival time. */
+  now: number;
+}
+
+/** Locks the assignment's row for the rest of the transaction, so two reports of one chain are verified one after the other. */
+export async function lockChain(trx: Transaction<Database>, assignmentId: string): Promise<ChainStanding | undefined> {
+  const row = await trx
+    .selectFrom('assignments')
+    .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
+    .select([
+      'assignments.id', 'assignments.lease_id', 'assignments.host_id', 'assignments.gpu_id', 'assignments.epoch',
+      'hosts.public_key', 'assignments.started_at', 'assignments.ended_at', 'assignments.proof_interval_ms',
+      'assignments.period', 'assignments.challenge_seed', 'assignments.prev_period', 'assignments.prev_challenge_seed',
+      'assignments.tip_seq', 'assignments.tip_hash', 'assignments.tip_at', 'assignments.tip_state',
+      'assignments.first_receipt_at', 'assignments.payable_ms', 'assignments.rejected_streak',
+      sql<Date>`now()`.as('now'),
+    ])
+    .where('assignments.id', '=', assignmentId)
+    .forUpdate(['assignments'])
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    assignmentId: row.id,
+    leaseId: row.lease_id,
+    hostId: row.host_id,
+    gpuId: row.gpu_id,
+    epoch: row.epoch,
+    publicKey: row.public_key,
+    startedAt: row.started_at.getTime(),
+    endedAt: row.ended_at?.getTime() ?? null,
+    proofIntervalMs: row.proof_interval_ms,
+    period: row.period,
+    challengeSeed: row.challenge_seed,
+    previousChallenge:
+      row.prev_period === null || row.prev_challenge_seed === null ? null : { period: row.prev_period, seed: row.prev_challenge_seed },
+    tip:
+      row.tip_seq === null || row.tip_hash === null || row.tip_at === null
+        ? null
+        : { seq: row.tip_seq, hash: row.tip_hash, at: row.tip_at.getTime(), containerState: (row.tip_state ?? 'missing') as ContainerState },
+    firstReceiptAt: row.first_receipt_at?.getTime() ?? null,
+    payableMs: Number(row.payable_ms),
+    rejectedStreak: row.rejected_streak,
+    now: new Date(row.now).getTime(),
+  };
+}
+
+export interface ChainAdvance {
+  standing: ChainStanding;
+  accepted: { receipt: ProofReceipt; payableMs: number }[];
+  rejectedCount: number;
+}
+
+/** Stores the accepted receipts and moves the chain: tip, watched times, payable and verified time, rejection streak. */
+export async function advanceChain(trx: Transaction<Database>, { standing, accepted, rejectedCount }: ChainAdvance): Promise<{ rejectedStreak: number }> {
+  const arrivedAt = new Date(standing.now);
+  if (accepted.length > 0) {
+    await trx
+      .insertInto('proof_receipts')
+      .values(
+        accepted.map(({ receipt, payableMs }) => ({
+          assignment_id: standing.assignmentId,
+          seq: receipt.body.seq,
+          lease_id: standing.leaseId,
+          epoch: receipt.body.epoch,
+          host_id: standing.hostId,
+          gpu_id: standing.gpuId,
+          period: receipt.body.period,
+          at: new Date(receipt.body.at),
+          hash: receipt.hash,
+          prev_hash: receipt.body.prevHash,
+          signature: receipt.signature,
+          payable_ms: payableMs,
+          body: JSON.stringify(receipt.body),
+          received_at: arrivedAt,
+        })),
+      )
+      .execute();
+  }
+  const last = accepted[accepted.length - 1]?.receipt;
+  const payableMs = standing.payableMs + accepted.reduce((sum, a) => sum + a.payableMs, 0);
+  const rejectedStreak = rejectedCount > 0 ? standing.rejectedStreak + 1 : accepted.length > 0 ? 0 : standing.rejectedStreak;
+  await trx
+    .updateTable('assignments')
+    .set({
+      rejected_streak: rejectedStreak,
+      ...(last
+        ? {
+            tip_seq: last.body.seq,
+            tip_hash: last.hash,
+            tip_at: new Date(last.body.at),
+            tip_state: last.body.containerState,
+            first_receipt_at: new Date(standing.firstReceiptAt ?? standing.now),
+            last_receipt_at: arrivedAt,
+            payable_ms: payableMs,
+            verified_seconds: Math.floor(payableMs / 1000),
+          }
+        : {}),
+    })
+    .where('id', '=', standing.assignmentId)
+    .execute();
+  return { rejectedStreak };
+}
+
+export async function chainTipsOf(
+  db: Kysely<Database>,
+  hostId: string,
+  assignmentIds: string[],
+): Promise<{ assignmentId: string; seq: number; hash: string }[]> {
+  if (assignmentIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('assignments')
+    .select(['id', 'tip_seq', 'tip_hash'])
+    .where('host_id', '=', hostId)
+    .where('id', 'in', assignmentIds)
+    .where('tip_seq', 'is not', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ assignmentId: row.id, seq: row.tip_seq as number, hash: row.tip_hash as string }));
+}

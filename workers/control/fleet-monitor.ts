@@ -1,0 +1,71 @@
+/**
+ * The fleet monitor (DESIGN §2.5): one loop per control worker, not a timer or heartbeat per GPU. It
+ * judges hosts by their reports to the API (stored in PostgreSQL): a host silent past the heartbeat
+ * timeout is lost; each running assignment with a fault is told to its lease workflow as a signal.
+ * Several monitors may run (one per control worker): faults are claimed in the database, so each is
+ * signalled once per re-signal interval, and a signal is idempotent in the workflow anyway.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { claimFaults, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
+import type { Database } from '../../infra/db/schema';
+import { assignmentFaultSignal, leaseWorkflowId } from '../../workflows/messages';
+
+export interface FleetMonitorOptions {
+  db: Kysely<Database>;
+  client: Client;
+  heartbeatTimeoutSeconds: number;
+  tickMs?: number;
+  /** A fault still there after this long is signalled again. */
+  resignalSeconds?: number;
+  log?: Logger;
+}
+
+export interface FleetMonitor {
+  stop(): Promise<void>;
+}
+
+export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log }: FleetMonitorOptions): FleetMonitor {
+  let stopped = false;
+  let wake: (() => void) | null = null;
+
+  async function tick(): Promise<void> {
+    const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
+    if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
+    for (const fault of await claimFaults(db, resignalSeconds)) {
+      const { leaseId, ...signal } = fault;
+      try {
+        await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);
+        log?.info({ leaseId, ...signal }, 'assignment fault signalled');
+      } catch (err) {
+        // A lease that already ended has nothing to replace.
+        if (!(err instanceof WorkflowNotFoundError)) log?.warn({ err, leaseId, ...signal }, 'could not signal an assignment fault');
+      }
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await tick();
+      } catch (err) {
+        // PostgreSQL or Temporal away: judge again at the next tick rather than stop watching.
+        log?.warn({ err }, 'fleet monitor tick failed');
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, tickMs);
+      });
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
