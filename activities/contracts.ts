@@ -80,6 +80,8 @@ export interface CloseAssignmentInput {
 export interface ClosePeriodInput {
   leaseId: string;
   period: number;
+  /** Unix ms the period ended (workflow clock); for operators and the settlement-lag benchmark. */
+  endsAt: number;
   /** The next period and its challenge seed; null when the lease ends with this period. */
   next: { period: number; challengeSeed: string } | null;
 }

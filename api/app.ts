@@ -26,7 +26,7 @@ function requestLog(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // Every host reports and polls every few seconds: a successful one is routine, not news.
-      const routine = res.statusCode < 400 && /^\/v1\/hosts\/[^/]+\/(desired|reports)$/.test(req.path);
+      const routine = res.statusCode < 400 && /^\/v1\/hosts\/[^/?]+\/(desired|reports)(\?|$)/.test(req.originalUrl);
       const level = res.statusCode >= 500 ? 'error' : routine ? 'debug' : 'info';
       logger[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });

@@ -39,7 +39,7 @@ interface Failover {
   replacementStartedMs: number;
   /** Polled: GET /v1/leases/:id says `running` again with a live assignment on another host. */
   leaseRunningAgainMs: number;
-  /** Server time the supervision activity on the lost host timed out (its heartbeat timeout fired). */
+  /** Server time the fleet monitor's assignmentFault signal reached the lease (the host's reports stopped for the heartbeat timeout). */
   detectionMs: number | null;
   /** Detection to the replacement container running (Docker's StartedAt). */
   afterDetectionMs: number | null;
@@ -52,7 +52,7 @@ interface Failover {
 
 /** Phases after detection, from the workflow history (ms). */
 type FailoverProfile = Record<
-  'detectedToReserveScheduled' | 'reserveGpus' | 'reservedToDispatchScheduled' | 'dispatchPickup' | 'dispatchOnHost' | 'dispatchedToRunningRecorded',
+  'detectedToReserveScheduled' | 'reserveGpus' | 'reservedToDispatchScheduled' | 'dispatchRecorded' | 'hostStartedAndReported' | 'dispatchedToRunningRecorded',
   number | null
 >;
 
@@ -76,10 +76,11 @@ async function measureFailover(engine: TestEngine, docker: Docker, timeoutSecond
   const [replacementStartedAt] = await startedAtTimes(docker, [`lease-engine.assignment=${replacement.assignmentId}`]);
 
   const timeline = await workflowTimeline(engine.temporal.client.workflow, leaseWorkflowId(leaseId));
-  const detected = timeline.activities.find((a) => a.name === 'superviseAssignment' && a.outcome === 'timed_out')?.closedAt ?? null;
+  const detected = timeline.signals.find((signal) => signal.name === 'assignmentFault' && signal.at >= killedAt)?.at ?? null;
   const after = detected ?? killedAt;
   const reserve = runsOf(timeline, 'reserveGpus', after);
-  const dispatch = runsOf(timeline, 'startContainer', after).find((d) => d.taskQueue.endsWith(replacement.hostId));
+  const opened = runsOf(timeline, 'openAssignments', after)[0];
+  const dispatch = runsOf(timeline, 'awaitContainersRunning', after)[0];
   const runningAgain = runsOf(timeline, 'recordLeaseStatus:running', after)[0];
   const diff = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : a - b);
 
@@ -99,9 +100,10 @@ async function measureFailover(engine: TestEngine, docker: Docker, timeoutSecond
   const profile: FailoverProfile = {
     detectedToReserveScheduled: diff(minOf(reserve.map((r) => r.scheduledAt)), detected),
     reserveGpus: diff(maxOf(reserve.map((r) => r.closedAt)), minOf(reserve.map((r) => r.scheduledAt))),
-    reservedToDispatchScheduled: diff(dispatch?.scheduledAt, maxOf(reserve.map((r) => r.closedAt))),
-    dispatchPickup: diff(dispatch?.startedAt, dispatch?.scheduledAt),
-    dispatchOnHost: diff(dispatch?.closedAt, dispatch?.startedAt),
+    reservedToDispatchScheduled: diff(opened?.scheduledAt, maxOf(reserve.map((r) => r.closedAt))),
+    dispatchRecorded: diff(opened?.closedAt, opened?.scheduledAt),
+    // The host's long poll wakes, Docker starts the container, the host reports it, the activity sees it.
+    hostStartedAndReported: diff(dispatch?.closedAt, dispatch?.scheduledAt),
     dispatchedToRunningRecorded: diff(runningAgain?.closedAt, dispatch?.closedAt),
   };
   await cancelAndDrain(engine, docker, leaseId, [first.hostId]);
@@ -159,7 +161,7 @@ runBenchmark('failover bench', async () => {
     setup: {
       lease: 'gpuCount 1, minTier 1, lease-engine/busybox:local sleeping forever',
       kill: 'SIGKILL of the host-agent process 3–4 s after the lease runs; its container keeps running (fenced by epoch)',
-      hostAgentHeartbeatIntervalSeconds: 1,
+      hostAgentReportIntervalSeconds: 1,
       repetitionsPerTimeout: opts.repetitions,
     },
     unit: 'ms',

@@ -45,8 +45,8 @@ type EngineStart = {
 
 /** Durations of consecutive phases of one start, read from the workflow history (ms). */
 type StartProfile = Record<
-  | 'postToWorkflowStarted' | 'workflowStartedToReserveScheduled' | 'reserveGpus' | 'reservedToFirstDispatch'
-  | 'dispatchAll' | 'dispatchPickupMax' | 'dispatchOnHostMax' | 'lastContainerToRunningRecorded' | 'runningRecordedToObserved',
+  | 'postToWorkflowStarted' | 'workflowStartedToReserveScheduled' | 'reserveGpus' | 'reservedToDispatchRecorded'
+  | 'dispatchRecorded' | 'hostsStartedAndReported' | 'firstContainerAfterRecorded' | 'lastContainerToRunningRecorded' | 'runningRecordedToObserved',
   number | null
 >;
 
@@ -70,22 +70,23 @@ async function measureEngineStart(engine: TestEngine, docker: Docker): Promise<{
 
   const timeline = await workflowTimeline(engine.temporal.client.workflow, leaseWorkflowId(leaseId));
   const reserve = runsOf(timeline, 'reserveGpus');
-  const dispatches = runsOf(timeline, 'startContainer');
+  // One openAssignments records all 8 as the hosts' desired state; one awaitContainersRunning waits for their reports.
+  const opened = runsOf(timeline, 'openAssignments')[0];
+  const awaited = runsOf(timeline, 'awaitContainersRunning')[0];
   const running = runsOf(timeline, 'recordLeaseStatus:running')[0];
   const reserveScheduled = minOf(reserve.map((r) => r.scheduledAt));
   const reserveClosed = maxOf(reserve.map((r) => r.closedAt));
-  const firstDispatch = minOf(dispatches.map((d) => d.scheduledAt));
-  const lastDispatch = maxOf(dispatches.map((d) => d.closedAt));
   const diff = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : a - b);
   const profile: StartProfile = {
     postToWorkflowStarted: diff(timeline.workflowStartedAt, t0),
     workflowStartedToReserveScheduled: diff(reserveScheduled, timeline.workflowStartedAt),
     reserveGpus: diff(reserveClosed, reserveScheduled),
-    reservedToFirstDispatch: diff(firstDispatch, reserveClosed),
-    dispatchAll: diff(lastDispatch, firstDispatch),
-    dispatchPickupMax: maxOf(dispatches.map((d) => diff(d.startedAt, d.scheduledAt))),
-    dispatchOnHostMax: maxOf(dispatches.map((d) => diff(d.closedAt, d.startedAt))),
-    lastContainerToRunningRecorded: diff(running?.closedAt, lastDispatch),
+    reservedToDispatchRecorded: diff(opened?.scheduledAt, reserveClosed),
+    dispatchRecorded: diff(opened?.closedAt, opened?.scheduledAt),
+    // Long polls wake, Docker starts the containers, the hosts report them, the activity sees the reports.
+    hostsStartedAndReported: diff(awaited?.closedAt, opened?.closedAt),
+    firstContainerAfterRecorded: diff(Math.min(...startedAt), opened?.closedAt),
+    lastContainerToRunningRecorded: diff(running?.closedAt, awaited?.closedAt),
     runningRecordedToObserved: diff(leaseAt, running?.closedAt),
   };
   return { start, profile, leaseId };

@@ -153,7 +153,7 @@ runBenchmark('settlement-lag bench', async () => {
     date: new Date().toISOString(),
     machine: finishMachineInfo(machine),
     setup: {
-      lag: 'settlements.confirmed_at − the end of the period it pays (the supervision rounds\' `until`: startedAt + k × period)',
+      lag: 'settlements.confirmed_at − the end of the period it pays (closePeriod\'s `endsAt`: startedAt + k × period)',
       lease: `${GPU_MODEL}, minTier 1, ${DEMO_IMAGE} ${SLEEP_FOREVER.join(' ')}, 1 h, escrow on; created together, cancelled at the end`,
       stack: 'startEngine: throwaway PostgreSQL 15, Temporal dev server, local chain node (LiteSVM) + API + control worker in the benchmark process, one host-agent process per host',
       hostAgentHeartbeatIntervalSeconds: 1,

@@ -32,9 +32,7 @@ const schema = z.object({
   SETTLEMENT_PERIOD_SECONDS: seconds(60, 5, 3600),
   /** How long a lease waits for capacity before it fails. */
   QUEUE_TIMEOUT_SECONDS: seconds(30, 0, 86_400),
-  /** Docker network mode of lease containers: never an address of their own. */
-  CONTAINER_NETWORK: z.enum(['none', 'host']).default('none'),
-  DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  /** Lease containers' network and Docker socket are each host agent's own options (workers/host-agent/options.ts). */
   DEMO_IMAGE: z.string().default('lease-engine/busybox:local'),
   /** Solana JSON-RPC. Unset: the project's local chain node (LiteSVM) on SOLANA_RPC_PORT, state under DATA_DIR. */
   SOLANA_RPC_URL: z.string().url().optional(),

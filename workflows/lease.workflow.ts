@@ -99,7 +99,7 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
       await supervise(run, until);
       // A period cut short by a cancel or a failure is paid by the close, with the refund.
       if (ending(run)) break;
-      await closePeriodAndSettle(run);
+      await closePeriodAndSettle(run, until);
     } catch (err) {
       // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
       // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
@@ -128,10 +128,10 @@ async function supervise(run: LeaseRun, until: number): Promise<void> {
 }
 
 /** Totals what the API verified during the period, starts the next challenge, and pays the period in one transaction. */
-async function closePeriodAndSettle(run: LeaseRun): Promise<void> {
+async function closePeriodAndSettle(run: LeaseRun, endsAt: number): Promise<void> {
   const { input, state } = run;
   const next = { period: state.period + 1, challengeSeed: uuid4() };
-  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, next });
+  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt, next });
   state.period = next.period;
   state.challengeSeed = next.challengeSeed;
   applyVerified(state, totals.verified);
@@ -203,7 +203,7 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
     await setStatus(input, state, 'closing');
     await endAll(run, assignmentReason, now());
     // Receipts stop being accepted at the end just recorded: what was verified until then is final.
-    const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, next: null });
+    const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
     applyVerified(state, totals.verified);
     if (state.escrow.address) {
       try {

@@ -23,6 +23,8 @@ export interface ActivityRun {
 export interface WorkflowTimeline {
   workflowStartedAt: number;
   activities: ActivityRun[];
+  /** Signals as the server recorded them (e.g. the fleet monitor's assignmentFault). */
+  signals: { name: string; at: number }[];
 }
 
 const decoder = new TextDecoder();
@@ -44,8 +46,11 @@ export async function workflowTimeline(client: WorkflowClient, workflowId: strin
   const events = history.events ?? [];
   const byScheduledId = new Map<string, ActivityRun>();
   let workflowStartedAt = 0;
+  const signals: WorkflowTimeline['signals'] = [];
   for (const event of events) {
     if (event.workflowExecutionStartedEventAttributes) workflowStartedAt = at(event);
+    const signalled = event.workflowExecutionSignaledEventAttributes;
+    if (signalled) signals.push({ name: signalled.signalName ?? '?', at: at(event) });
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const type = scheduled.activityType?.name ?? '?';
@@ -75,7 +80,7 @@ export async function workflowTimeline(client: WorkflowClient, workflowId: strin
       run.outcome = closing.kind;
     }
   }
-  return { workflowStartedAt, activities: [...byScheduledId.values()].sort((a, b) => a.scheduledAt - b.scheduledAt) };
+  return { workflowStartedAt, activities: [...byScheduledId.values()].sort((a, b) => a.scheduledAt - b.scheduledAt), signals };
 }
 
 /** The runs of one activity (by name) in [from, to), in the order they were scheduled. */

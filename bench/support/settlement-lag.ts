@@ -1,10 +1,10 @@
 /**
  * Settlement lag samples: for each confirmed per-period settlement in the ledger, the time from the end
  * of the period it pays to its `confirmed_at`, split into the steps between them (DESIGN §2 step 4:
- * supervision returns at the period's end, the control worker verifies the receipts, then settles the
- * period on-chain and waits for confirmation).
+ * receipts are verified as they arrive, the period's timer fires, closePeriod totals them, then the
+ * control worker settles the period on-chain and waits for confirmation).
  *
- * A period's end comes from the workflow history (the supervision rounds' `until`). It is checked
+ * A period's end comes from the workflow history (closePeriod's `endsAt`). It is checked
  * against the ledger alone: periods are aligned to the lease's start, so the period a settlement pays
  * ends at the latest boundary `startedAt + k × period` before the settlement was written.
  */
@@ -14,7 +14,7 @@ import type { PeriodRound } from './settlement-rounds';
 
 /** Consecutive steps from the period's end to the settlement confirmed (ms); they add up to the lag. */
 export type LagPhases = Record<
-  | 'superviseReturned' | 'toVerifyScheduled' | 'verifyPickup' | 'verifyRun'
+  | 'toCloseScheduled' | 'closePickup' | 'closeRun'
   | 'toSettleScheduled' | 'settlePickup' | 'signAndRecord' | 'sendAndConfirm',
   number | null
 >;
@@ -68,7 +68,7 @@ export async function leaseSettlements(
     const round = byChainPeriod.get(chainPeriod);
     const periodEnd = round?.until ?? boundary;
     const settle = round?.settle ?? null;
-    const verify = round?.verify ?? null;
+    const close = round?.close ?? null;
     return {
       leaseId,
       chainPeriod,
@@ -79,11 +79,11 @@ export async function leaseSettlements(
       settleCompletedAfterConfirmMs: diff(settle?.closedAt, confirmedAt),
       phases: round
         ? {
-            superviseReturned: diff(round.superviseClosedAt, periodEnd),
-            toVerifyScheduled: diff(verify?.scheduledAt, round.superviseClosedAt),
-            verifyPickup: diff(verify?.startedAt, verify?.scheduledAt),
-            verifyRun: diff(verify?.closedAt, verify?.startedAt),
-            toSettleScheduled: diff(settle?.scheduledAt, verify?.closedAt),
+            // The period's timer fires and a workflow task schedules the close.
+            toCloseScheduled: diff(close?.scheduledAt, periodEnd),
+            closePickup: diff(close?.startedAt, close?.scheduledAt),
+            closeRun: diff(close?.closedAt, close?.startedAt),
+            toSettleScheduled: diff(settle?.scheduledAt, close?.closedAt),
             settlePickup: diff(settle?.startedAt, settle?.scheduledAt),
             // Fetch a blockhash, sign, and write the settlement pending (created_at) before sending it.
             signAndRecord: diff(createdAt, settle?.startedAt),

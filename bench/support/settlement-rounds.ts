@@ -1,10 +1,9 @@
 /**
  * A lease's settlement periods as its workflow history tells them. Like history.ts, but it also reads
- * each activity's input, because that is where a period's end is written exactly: every supervision
- * round of a period is given the same `until`. Then, per period: when its last round came back, and
- * the verifyPeriodReceipts and settlePeriod that followed (with the on-chain period number the
- * settlement took). Server timestamps, on this machine's clock. Follows continue-as-new back to the
- * first run, so a long lease keeps all its periods.
+ * each activity's input, because that is where a period's end is written exactly: closePeriod's
+ * `endsAt`. Then, per period: its close and the settlePeriod that followed (with the on-chain period
+ * number the settlement took). Server timestamps, on this machine's clock. Follows continue-as-new back
+ * to the first run, so a long lease keeps all its periods.
  */
 import type { WorkflowClient } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
@@ -28,12 +27,10 @@ interface ScheduledActivity extends ActivityTimes {
 export interface PeriodRound {
   /** The workflow's period index (from 0): every period, paid or not. */
   period: number;
-  /** Unix ms the period ends: the supervision rounds' `until`. */
+  /** Unix ms the period ends: its closePeriod's `endsAt`. */
   until: number;
-  /** When the period's last supervision round closed (the host's result reached the server). */
-  superviseClosedAt: number | null;
-  supervisionRounds: number;
-  verify: ActivityTimes | null;
+  /** The period's close: total the verified seconds, digest the receipts, start the next challenge. */
+  close: ActivityTimes | null;
   /** Absent for a period that paid nothing and for the last one (paid by the close). */
   settle: (ActivityTimes & { chainPeriod: number }) | null;
 }
@@ -107,19 +104,12 @@ export async function settlementRounds(client: WorkflowClient, workflowId: strin
   let current: PeriodRound | undefined;
   for (const activity of runs.flat()) {
     const period = typeof activity.input?.period === 'number' ? activity.input.period : undefined;
-    if (activity.name === 'superviseAssignment' && period !== undefined && typeof activity.input?.until === 'number') {
-      current = rounds.get(period);
-      if (!current) {
-        current = { period, until: activity.input.until, superviseClosedAt: null, supervisionRounds: 0, verify: null, settle: null };
-        rounds.set(period, current);
-      }
-      current.supervisionRounds += 1;
-      if (activity.closedAt !== null) current.superviseClosedAt = Math.max(current.superviseClosedAt ?? 0, activity.closedAt);
-    } else if (activity.name === 'verifyPeriodReceipts' && period !== undefined) {
-      const round = rounds.get(period);
-      if (round) round.verify = times(activity);
+    const endsAt = activity.input?.endsAt;
+    if (activity.name === 'closePeriod' && period !== undefined && typeof endsAt === 'number' && activity.input?.next !== null) {
+      current = { period, until: endsAt, close: times(activity), settle: null };
+      rounds.set(period, current);
     } else if (activity.name === 'settlePeriod' && period !== undefined && current) {
-      // A period's settlement follows its verification, before the next period's first round.
+      // A period's settlement follows its close, before the next period's close.
       current.settle = { ...times(activity), chainPeriod: period };
     }
   }

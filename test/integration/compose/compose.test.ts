@@ -142,10 +142,18 @@ describe('docker-compose.yml', () => {
     const agent = all['host-agent'];
     const env = envOf(agent);
     expect(Object.keys(env).filter((key) => !hostAgentVariables.has(key))).toEqual([]);
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['PROVIDER_KEY', 'API_URL', 'TEMPORAL_ADDRESS']));
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['PROVIDER_KEY', 'API_URL']));
+    // Outside the trust boundary: a host agent is given no way to Temporal or the database.
+    for (const inside of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'SETTLEMENT_AUTHORITY_KEYPAIR']) {
+      expect(env).not.toHaveProperty(inside);
+    }
     if (!composeBinary) return;
     const options = withProcessEnv(env, () => parseHostAgentOptions(agent?.command?.slice(1) ?? []));
-    expect(options).toMatchObject({ hostId: REQUIRED.HOST_ID, providerKey: REQUIRED.PROVIDER_KEY, temporalAddress: 'temporal:7233' });
+    expect(options).toMatchObject({ hostId: REQUIRED.HOST_ID, providerKey: REQUIRED.PROVIDER_KEY, containerNetwork: 'none', pidsLimit: 4096 });
+  });
+
+  it('publishes no Temporal port: provider machines cannot reach it', () => {
+    expect(all.temporal?.ports ?? []).toEqual([]);
   });
 
   it('runs only roles the image knows', () => {

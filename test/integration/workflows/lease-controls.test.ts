@@ -1,6 +1,7 @@
 /**
  * What a customer does to a lease besides waiting for it: extend, cancel, ask for more than there is;
- * and what the engine does when a start fails half-way (the saga's compensation).
+ * and what the engine does when the containers end by themselves, or a start fails half-way with no
+ * provider left to replace the host (the saga's compensation).
  */
 import Docker from 'dockerode';
 import { leaseWorkflowId } from '../../../workflows/messages';
@@ -81,12 +82,33 @@ test('cancel while still waiting for capacity ends the lease at once', async () 
   expect((await lease(body.id)).status).toBe('cancelled');
 }, 60_000);
 
-test('a start that fails half-way stops what started and releases every GPU', async () => {
-  // ct-b dies after its last heartbeat: still eligible for a moment, but nobody will start its container.
+test('a lease whose containers exit by themselves completes, paying only the seconds they ran', async () => {
+  const { body } = await post({ gpuModel: 'A100', gpuCount: 2, command: ['sh', '-c', 'sleep 4'] });
+  const done = await waitFor(async () => { const l = await lease(body.id); return l.status === 'completed' && l; }, 60_000, 'completed');
+  expect(done.endReason).toBe('every container exited');
+  for (const a of done.assignments) {
+    expect(a.endReason).toBe('container_exited');
+    // 4 s of sleep proven by 1 s receipts: at most what the container ran.
+    expect(a.verifiedSeconds).toBeLessThanOrEqual(5);
+  }
+  expect(await containersOf(body.id)).toHaveLength(0);
+  const { chain } = await expectMoneyBalanced(engine, body.id);
+  expect(chain.refunded).toBeGreaterThan(0n);
+  expect(await freeGpus('A100')).toBe(2);
+  await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-containers-exited');
+}, 90_000);
+
+test('a start that fails half-way, with no provider left to replace it, stops what started and releases every GPU', async () => {
+  // ct-b dies after its last report: still eligible for a moment, but nobody will start its container.
   engine.killHost('ct-b');
   const { body } = await post({ gpuModel: 'L40S', gpuCount: 2 });
   const failed = await waitFor(async () => { const l = await lease(body.id); return l.status === 'failed' && l; }, 60_000, 'failed');
-  expect(failed.endReason).toMatch(/container start failed on host ct-b/);
+  expect(failed.endReason).toMatch(/rank \d did not start \(host ct-b did not report the container running in time\) and was not replaced: no capacity/);
+  // The host that took the reservation and never started it is out of placement, and it is on its record.
+  const events = await engine.database.db.selectFrom('host_events').select(['kind']).where('host_id', '=', 'ct-b').execute();
+  expect(events.map((e) => e.kind)).toContain('start_timeout');
+  const host = await engine.database.db.selectFrom('hosts').select('unhealthy_until').where('id', '=', 'ct-b').executeTakeFirstOrThrow();
+  expect(host.unhealthy_until!.getTime()).toBeGreaterThan(Date.now());
   for (const a of failed.assignments) expect(a.endedAt).not.toBeNull();
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-a').endReason).toBe('lease_failed');
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-b').endReason).toBe('start_failed');
