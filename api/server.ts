@@ -2,8 +2,10 @@
  * The API process: `tsx api/server.ts`. Wires the real dependencies into createApp, listens, and on
  * SIGINT/SIGTERM stops taking connections, lets requests in flight finish, then closes its clients.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { Connection } from '@solana/web3.js';
 import pino from 'pino';
 import type { Config } from '../infra/config';
@@ -13,6 +15,7 @@ import { migrateToLatest } from '../infra/db/migrate';
 import { FileCustomerWallets } from '../infra/solana/customer-wallets';
 import { connectTemporal } from '../infra/temporal/connection';
 import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator';
+import { recordApiAlive } from '../infra/db/repositories/api-liveness.repo';
 import { createApp } from './app';
 import type { DesiredStateWatch } from './desired-state-watch';
 import { databaseUrlFromConfig, leaseTimingsFromConfig } from './deps';
@@ -53,9 +56,17 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
   const url = `http://${config.API_HOST}:${port}`;
   logger.info({ url, temporal: address, solana: config.solanaRpcUrl }, 'API listening');
 
+  // The fleet monitor judges hosts only while an API has been up to hear them (api-liveness.repo).
+  const instance = `${os.hostname()}/${process.pid}/${randomUUID()}`;
+  const startedAt = new Date();
+  const beat = () => recordApiAlive(db, instance, startedAt).catch((err: unknown) => logger.warn({ err }, 'could not record API liveness'));
+  await beat();
+  const liveness = setInterval(() => void beat(), 1_000).unref();
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      clearInterval(liveness);
       // Waiting long polls answer now ("no change"): their hosts ask the next API process.
       (app.locals.desiredStateWatch as DesiredStateWatch).close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

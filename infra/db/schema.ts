@@ -272,6 +272,14 @@ export interface Database {
   settlement_payouts: SettlementPayoutTable;
   escrow_top_ups: EscrowTopUpTable;
   host_events: HostEventTable;
+  api_liveness: ApiLivenessTable;
+}
+
+/** One row per API process, refreshed every second while it serves. */
+export interface ApiLivenessTable {
+  instance: string;
+  started_at: Timestamp;
+  seen_at: Timestamp;
 }
 
 export type Customer = Selectable<CustomerTable>;

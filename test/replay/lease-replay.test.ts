@@ -21,6 +21,7 @@ test('histories of every lease path are committed', () => {
     'lease-start-compensated.json',
     'lease-continued-as-new-first-run.json',
     'lease-continued-as-new-second-run.json',
+    'lease-containers-exited.json',
   ]));
 });
 

@@ -7,9 +7,9 @@ import type { ControlActivities } from '../../activities/contracts';
 import type { LeaseWorkflowInput } from '../../workflows/messages';
 import { leaseWorkflow as original } from '../../workflows/lease.workflow';
 
-const { markHostLost } = proxyActivities<ControlActivities>({ startToCloseTimeout: '10s' });
+const { releaseGpus } = proxyActivities<ControlActivities>({ startToCloseTimeout: '10s' });
 
 export async function leaseWorkflow(input: LeaseWorkflowInput): Promise<unknown> {
-  await markHostLost({ hostId: 'nobody' });
+  await releaseGpus({ leaseId: input.leaseId, gpuIds: [] });
   return original(input);
 }

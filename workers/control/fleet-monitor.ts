@@ -1,7 +1,8 @@
 /**
  * The fleet monitor (DESIGN §2.5): one loop per control worker, not a timer or heartbeat per GPU. It
  * judges hosts by their reports to the API (stored in PostgreSQL): a host silent past the heartbeat
- * timeout is lost; each running assignment with a fault is told to its lease workflow as a signal.
+ * timeout, while the API was up to hear it, is lost; each running assignment with a fault is told to its
+ * lease workflow as a signal.
  * Several monitors may run (one per control worker): faults are claimed in the database, so each is
  * signalled once per re-signal interval, and a signal is idempotent in the workflow anyway.
  */
@@ -9,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
 import { claimFaults, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
 import type { Database } from '../../infra/db/schema';
 import { assignmentFaultSignal, leaseWorkflowId } from '../../workflows/messages';
@@ -32,8 +34,11 @@ export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs 
   let wake: (() => void) | null = null;
 
   async function tick(): Promise<void> {
-    const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
-    if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
+    // Hosts report through the API: after an API outage they get a whole timeout to be heard again.
+    if ((await apiUpSeconds(db)) >= heartbeatTimeoutSeconds) {
+      const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
+      if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
+    }
     for (const fault of await claimFaults(db, resignalSeconds)) {
       const { leaseId, ...signal } = fault;
       try {

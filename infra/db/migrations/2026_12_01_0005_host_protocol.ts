@@ -77,10 +77,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('detail', 'text', (col) => col.notNull())
     .execute();
   await db.schema.createIndex('host_events_host_at').on('host_events').columns(['host_id', 'at']).execute();
+
+  // Each API process says it is up: hosts report through the API, so their silence proves nothing while it is down.
+  await db.schema
+    .createTable('api_liveness')
+    .addColumn('instance', 'text', (col) => col.primaryKey())
+    .addColumn('started_at', 'timestamptz', (col) => col.notNull())
+    .addColumn('seen_at', 'timestamptz', (col) => col.notNull())
+    .execute();
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see up()
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('api_liveness').execute();
   await db.schema.dropTable('host_events').execute();
   await db.schema.dropIndex('proof_receipts_lease_unsettled').execute();
   await db.schema.alterTable('proof_receipts').dropColumn('received_at').dropColumn('settled_period').execute();

@@ -28,7 +28,19 @@ export async function recordHostReport(db: Kysely<Database>, hostId: string): Pr
  * the first time the host says the container runs: the dispatch waits on it.
  */
 export async function recordContainerStates(db: Kysely<Database>, hostId: string, containers: ContainerReport[]): Promise<void> {
-  for (const container of containers) {
+  if (containers.length === 0) return;
+  // One read bounds the writes by what the host really runs, whatever it lists (up to 1024 entries).
+  const live = await db
+    .selectFrom('assignments')
+    .select(['id', 'epoch', 'reported_state', 'reported_exit_code'])
+    .where('host_id', '=', hostId)
+    .where('ended_at', 'is', null)
+    .execute();
+  const latest = [...new Map(containers.map((c) => [c.assignmentId, c])).values()];
+  const changed = latest.filter((c) =>
+    live.some((a) => a.id === c.assignmentId && a.epoch === c.epoch && (a.reported_state !== c.state || a.reported_exit_code !== (c.exitCode ?? null))),
+  );
+  for (const container of changed) {
     await db
       .updateTable('assignments')
       .set({
