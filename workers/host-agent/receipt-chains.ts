@@ -35,6 +35,8 @@ export class ReceiptChains {
   constructor(
     private readonly hostId: string,
     private readonly secretKey: Uint8Array,
+    /** Unacknowledged receipts kept per chain at most. */
+    private readonly maxPending = MAX_PENDING,
   ) {}
 
   /** The API's desired state says where a chain stands: adopt it when this agent has nothing newer (after a restart). */
@@ -78,7 +80,7 @@ export class ReceiptChains {
       this.secretKey,
     );
     chain.pending.push(receipt);
-    if (chain.pending.length > MAX_PENDING) chain.pending.shift();
+    if (chain.pending.length > this.maxPending) chain.pending.shift();
     return receipt;
   }
 

@@ -82,7 +82,7 @@ export interface ChainStanding {
   firstReceiptAt: number | null;
   payableMs: number;
   rejectedStreak: number;
-  /** The database clock at the start of the transaction: the receipts' arrival time. */
+  /** The database clock once the chain is locked: the receipts' arrival time. */
   now: number;
 }
 
@@ -96,13 +96,16 @@ export async function lockChain(trx: Transaction<Database>, assignmentId: string
       'hosts.public_key', 'assignments.started_at', 'assignments.ended_at', 'assignments.proof_interval_ms',
       'assignments.period', 'assignments.challenge_seed', 'assignments.prev_period', 'assignments.prev_challenge_seed',
       'assignments.tip_seq', 'assignments.tip_hash', 'assignments.tip_at', 'assignments.tip_state',
-      'assignments.first_receipt_at', 'assignments.payable_ms', 'assignments.rejected_streak',
-      sql<Date>`now()`.as('now'),
+      'assignments.first_receipt_at', 'assignments.last_receipt_at', 'assignments.payable_ms', 'assignments.rejected_streak',
     ])
     .where('assignments.id', '=', assignmentId)
     .forUpdate(['assignments'])
     .executeTakeFirst();
   if (!row) return undefined;
+  // Read once the lock is held (a report that waited for another must not arrive before it), and never
+  // before the latest arrival recorded, so the watched time only grows.
+  const { clock } = await sql<{ clock: Date }>`select clock_timestamp() as clock`.execute(trx).then((r) => r.rows[0] as { clock: Date });
+  const now = Math.max(new Date(clock).getTime(), row.last_receipt_at?.getTime() ?? 0);
   return {
     assignmentId: row.id,
     leaseId: row.lease_id,
@@ -124,7 +127,7 @@ export async function lockChain(trx: Transaction<Database>, assignmentId: string
     firstReceiptAt: row.first_receipt_at?.getTime() ?? null,
     payableMs: Number(row.payable_ms),
     rejectedStreak: row.rejected_streak,
-    now: new Date(row.now).getTime(),
+    now,
   };
 }
 

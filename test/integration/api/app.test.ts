@@ -27,7 +27,8 @@ const ROUTES: [string, string][] = [
   ['get', '/v1/providers/{id}'],
   ['get', '/v1/hosts'],
   ['post', '/v1/hosts/register'],
-  ['post', '/v1/hosts/{hostId}/heartbeat'],
+  ['get', '/v1/hosts/{hostId}/desired'],
+  ['post', '/v1/hosts/{hostId}/reports'],
   ['get', '/healthz'],
   ['get', '/openapi.json'],
 ];

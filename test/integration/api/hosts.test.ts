@@ -1,14 +1,19 @@
 /**
  * Hosts are untrusted: registration needs the provider's key AND the host key's signature over the
- * exact body, the tier comes from the provider, and heartbeats are accepted only with the registered key.
+ * exact body, the tier comes from the provider; a host reads its own desired state only (a long poll)
+ * and its reports are accepted only with the registered key, validated in full and rate-limited.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import request from 'supertest';
 import { generateHostKey } from '../../../domain/host-key';
-import { signRequest } from '../../../domain/signed-request';
+import { HOST_SIGNATURE_HEADERS, signRequest } from '../../../domain/signed-request';
+import type { OpenOptions } from '../../support/assignments';
+import { openTestAssignment, signChain } from '../../support/assignments';
 import type { FreshDatabase } from '../../support/postgres';
 import { freshDatabase } from '../../support/postgres';
+import { seedLease } from '../../support/seed';
 import type { TestHost } from './fixtures';
 import { buildApp, expectProblem, newCustomer, newHost, newProvider, noWorkflowCalls, registerHost, registration, signedPost } from './fixtures';
 
@@ -28,6 +33,29 @@ afterAll(() => fresh.drop());
 
 const register = (host: TestHost, body: unknown, auth = tier3.auth, opts: Parameters<typeof signedPost>[4] = {}) =>
   signedPost(app, '/v1/hosts/register', body, host, { ...opts, headers: { authorization: auth, ...opts.headers } });
+
+/** GETs `path` (with its query) signed by `signer` the way workers/host-agent signs. */
+function signedGet(app: Express, path: string, signer: TestHost) {
+  const timestamp = String(Date.now());
+  const signature = signRequest({ method: 'GET', path, timestamp, body: '' }, signer.key.secretKey);
+  return request(app).get(path).set({
+    [HOST_SIGNATURE_HEADERS.hostId]: signer.hostId,
+    [HOST_SIGNATURE_HEADERS.timestamp]: timestamp,
+    [HOST_SIGNATURE_HEADERS.signature]: signature,
+  });
+}
+
+/** A registered host with two L4 GPUs, and a lease its assignments can belong to. */
+async function hostWithLease(): Promise<{ host: TestHost; leaseId: string }> {
+  const host = newHost();
+  await registerHost(app, tier3.auth, host, [{ model: 'L4', pricePerGpuHour: '0.5' }, { model: 'L4', pricePerGpuHour: '0.5' }]);
+  const customer = await newCustomer(fresh.db);
+  return { host, leaseId: await seedLease(fresh.db, customer.id) };
+}
+
+/** Opens an assignment of the host's first GPU, as the lease workflow does. */
+const openOn = (host: TestHost, leaseId: string, opts: OpenOptions = {}) =>
+  openTestAssignment(fresh.db, leaseId, { gpuId: `${host.hostId}-gpu0`, hostId: host.hostId, providerId: tier3.id, tier: 3, model: 'L4', pricePerGpuHour: '500000' }, opts);
 
 const hostRow = (hostId: string) => fresh.db.selectFrom('hosts').selectAll().where('id', '=', hostId).executeTakeFirst();
 const gpuRows = (hostId: string) => fresh.db.selectFrom('gpus').selectAll().where('host_id', '=', hostId).orderBy('id').execute();
@@ -126,52 +154,149 @@ describe('POST /v1/hosts/register', () => {
   });
 });
 
-describe('POST /v1/hosts/:hostId/heartbeat', () => {
-  test('brings the host online and answers its live assignments only', async () => {
-    const host = newHost();
+describe('GET /v1/hosts/:hostId/desired', () => {
+  test("answers the host's own assignments only, with their container and challenge", async () => {
+    const { host, leaseId } = await hostWithLease();
     const other = newHost();
-    await registerHost(app, tier3.auth, host, [{ model: 'L4', pricePerGpuHour: '0.5' }, { model: 'L4', pricePerGpuHour: '0.5' }]);
     await registerHost(app, tier3.auth, other, [{ model: 'L4', pricePerGpuHour: '0.5' }]);
-    const customer = await newCustomer(fresh.db);
-    const leaseId = randomUUID();
-    await fresh.db.insertInto('leases').values({ id: leaseId, customer_id: customer.id, status: 'running', gpu_model: 'L4', gpu_count: 2, min_tier: 3, max_price_per_gpu_hour: '1000000', duration_seconds: 600, image: 'busybox', request_hash: 'x' }).execute();
-    const assignment = { lease_id: leaseId, provider_id: tier3.id, tier: 3, price_per_gpu_hour: '500000', rank: 0, started_at: new Date() };
-    await fresh.db.insertInto('assignments').values([
-      { ...assignment, id: 'ended', gpu_id: `${host.hostId}-gpu0`, host_id: host.hostId, epoch: 0, ended_at: new Date(), end_reason: 'host_lost' },
-      { ...assignment, id: 'live', gpu_id: `${host.hostId}-gpu1`, host_id: host.hostId, epoch: 1 },
-      { ...assignment, id: 'elsewhere', gpu_id: `${other.hostId}-gpu0`, host_id: other.hostId, epoch: 0, rank: 1 },
-    ]).execute();
-    await fresh.db.updateTable('hosts').set({ status: 'lost', last_heartbeat_at: new Date(0) }).where('id', '=', host.hostId).execute();
+    const mine = await openOn(host, leaseId, { container: { image: 'img:1', env: { A: 'b' }, worldSize: 2, headHost: host.hostId } });
+    const theirs = await openOn(other, leaseId, { rank: 1 });
 
-    const path = `/v1/hosts/${host.hostId}/heartbeat`;
-    const res = await signedPost(app, path, { at: Date.now(), containers: [{ assignmentId: 'live', epoch: 1, state: 'running' }] }, host);
+    const res = await signedGet(app, `/v1/hosts/${host.hostId}/desired`, host);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ liveAssignments: [{ assignmentId: 'live', epoch: 1 }] });
-    const row = await hostRow(host.hostId);
-    expect(row?.status).toBe('online');
-    expect(Date.now() - (row?.last_heartbeat_at?.getTime() ?? 0)).toBeLessThan(10_000);
+    expect(res.body).toEqual({
+      version: 1,
+      assignments: [{
+        assignmentId: mine.assignmentId, leaseId, epoch: 0, gpuId: `${host.hostId}-gpu0`, rank: 0, worldSize: 2, headHost: host.hostId,
+        image: 'img:1', command: null, env: { A: 'b' }, state: 'run', proofIntervalMs: 1_000, period: 1, challengeSeed: 'seed-1', chainTip: null,
+      }],
+    });
+    const theirsAnswer = await signedGet(app, `/v1/hosts/${other.hostId}/desired`, other);
+    expect(theirsAnswer.body.assignments.map((a: { assignmentId: string }) => a.assignmentId)).toEqual([theirs.assignmentId]);
   });
 
-  test('a heartbeat signed by another key, or for another host, → 401 and nothing recorded', async () => {
-    const host = newHost();
-    await registerHost(app, tier3.auth, host, [{ model: 'L4', pricePerGpuHour: '0.5' }]);
-    await fresh.db.updateTable('hosts').set({ status: 'lost' }).where('id', '=', host.hostId).execute();
-    const beat = { at: Date.now(), containers: [] };
-    const forged = { hostId: host.hostId, key: generateHostKey() };
-    expectProblem(await signedPost(app, `/v1/hosts/${host.hostId}/heartbeat`, beat, forged), 401, /does not verify/);
+  test("another host's signature, or another key → 401; an unknown host → 404; a bad query → 400 naming it", async () => {
+    const { host, leaseId } = await hostWithLease();
+    await openOn(host, leaseId);
     const neighbour = newHost();
     await registerHost(app, tier3.auth, neighbour, [{ model: 'L4', pricePerGpuHour: '0.5' }]);
-    expectProblem(await signedPost(app, `/v1/hosts/${host.hostId}/heartbeat`, beat, neighbour), 401, /does not match/);
-    expect((await hostRow(host.hostId))?.status).toBe('lost');
+    const path = `/v1/hosts/${host.hostId}/desired`;
+    expectProblem(await signedGet(app, path, neighbour), 401, /does not match/);
+    expectProblem(await signedGet(app, path, { hostId: host.hostId, key: generateHostKey() }), 401, /does not verify/);
+    // The neighbour signs for the host id it asks about, but with its own key.
+    expectProblem(await signedGet(app, path, { ...neighbour, hostId: host.hostId }), 401, /does not verify/);
+    const ghost = newHost();
+    expectProblem(await signedGet(app, `/v1/hosts/${ghost.hostId}/desired`, ghost), 404, /not registered/);
+    expectProblem(await signedGet(app, `${path}?waitMs=60000`, host), 400, /query\.waitMs/);
+    expectProblem(await signedGet(app, `${path}?after=-1`, host), 400, /query\.after/);
   });
 
-  test('an unknown host → 404; a malformed heartbeat → 400 naming the field', async () => {
+  test('a long poll answers as soon as the desired state changes, before waitMs', async () => {
+    const { host, leaseId } = await hostWithLease();
+    const path = `/v1/hosts/${host.hostId}/desired`;
+    const { version } = (await signedGet(app, path, host)).body as { version: number };
+    const waitMs = 10_000;
+    const started = Date.now();
+    const polling = signedGet(app, `${path}?after=${version}&waitMs=${waitMs}`, host).then((res) => ({ res, at: Date.now() }));
+    await sleep(300);
+    const opened = await openOn(host, leaseId);
+    const { res, at } = await polling;
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBeGreaterThan(version);
+    expect(res.body.assignments.map((a: { assignmentId: string }) => a.assignmentId)).toEqual([opened.assignmentId]);
+    // It waited for the change (not answered at once) and did not wait out waitMs.
+    expect(at - started).toBeGreaterThanOrEqual(300);
+    expect(at - started).toBeLessThan(waitMs);
+  });
+
+  test('a long poll with nothing changed answers at waitMs with the same version', async () => {
+    const { host } = await hostWithLease();
+    const path = `/v1/hosts/${host.hostId}/desired`;
+    const { version } = (await signedGet(app, path, host)).body as { version: number };
+    const started = Date.now();
+    const res = await signedGet(app, `${path}?after=${version}&waitMs=600`, host);
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(version);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(590);
+  });
+});
+
+describe('POST /v1/hosts/:hostId/reports', () => {
+  test('accepts valid receipts and records container states; the answer gives the tips', async () => {
+    const { host, leaseId } = await hostWithLease();
+    const a = await openOn(host, leaseId);
+    const receipts = signChain(a, host.key.secretKey, { count: 3, startAt: Date.now() - 2_000 });
+    const res = await signedPost(app, `/v1/hosts/${host.hostId}/reports`, {
+      containers: [{ assignmentId: a.assignmentId, epoch: a.epoch, state: 'running' }],
+      receipts,
+    }, host);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ accepted: 3, rejected: [], tips: [{ assignmentId: a.assignmentId, seq: 2, hash: receipts[2]!.hash }] });
+    const row = await fresh.db.selectFrom('assignments').selectAll().where('id', '=', a.assignmentId).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ reported_state: 'running', tip_seq: 2 });
+    expect(row.running_at).not.toBeNull();
+    expect((await hostRow(host.hostId))?.last_heartbeat_at?.getTime()).toBeGreaterThan(Date.now() - 10_000);
+  });
+
+  test('a report signed by another key, or for another host → 401 and nothing recorded', async () => {
+    const { host, leaseId } = await hostWithLease();
+    const a = await openOn(host, leaseId);
+    const neighbour = newHost();
+    await registerHost(app, tier3.auth, neighbour, [{ model: 'L4', pricePerGpuHour: '0.5' }]);
+    const body = { containers: [{ assignmentId: a.assignmentId, epoch: a.epoch, state: 'running' }], receipts: [] };
+    expectProblem(await signedPost(app, `/v1/hosts/${host.hostId}/reports`, body, { hostId: host.hostId, key: generateHostKey() }), 401, /does not verify/);
+    expectProblem(await signedPost(app, `/v1/hosts/${host.hostId}/reports`, body, neighbour), 401, /does not match/);
     const ghost = newHost();
-    expectProblem(await signedPost(app, `/v1/hosts/${ghost.hostId}/heartbeat`, { at: 1, containers: [] }, ghost), 404, /not registered/);
-    const host = newHost();
-    await registerHost(app, tier3.auth, host, [{ model: 'L4', pricePerGpuHour: '0.5' }]);
-    const res = await signedPost(app, `/v1/hosts/${host.hostId}/heartbeat`, { at: 1, containers: [{ assignmentId: 'a', epoch: 0, state: 'dancing' }] }, host);
-    expectProblem(res, 400, /containers\[0\]\.state/);
+    expectProblem(await signedPost(app, `/v1/hosts/${ghost.hostId}/reports`, body, ghost), 404, /not registered/);
+    expect((await fresh.db.selectFrom('assignments').select('reported_state').where('id', '=', a.assignmentId).executeTakeFirstOrThrow()).reported_state).toBeNull();
+  });
+
+  const receiptLike = () => signChain({ assignmentId: 'a1', leaseId: 'l1', hostId: 'h1', gpuId: 'g1', epoch: 0 }, generateHostKey().secretKey, { count: 2, startAt: Date.now() })
+    .map((r) => JSON.parse(JSON.stringify(r)) as Record<string, Record<string, unknown>>);
+  test.each([
+    ['an unknown container state', () => ({ containers: [{ assignmentId: 'a', epoch: 0, state: 'dancing' }], receipts: [] }), /containers\[0\]\.state/],
+    ['a negative epoch', () => ({ containers: [{ assignmentId: 'a', epoch: -1, state: 'running' }], receipts: [] }), /containers\[0\]\.epoch/],
+    ['a receipt with a negative seq', () => {
+      const receipts = receiptLike();
+      receipts[1]!.body!.seq = -1;
+      return { containers: [], receipts };
+    }, /receipts\[1\]\.body\.seq/],
+    ['a receipt with a short signature', () => {
+      const receipts = receiptLike();
+      receipts[0]!.signature = 'abcd' as unknown as Record<string, unknown>;
+      return { containers: [], receipts };
+    }, /receipts\[0\]\.signature/],
+    ['the same receipt twice', () => {
+      const [first] = receiptLike();
+      return { containers: [], receipts: [first, first] };
+    }, /receipts\[1\]\.body\.seq: duplicate receipt/],
+    ['an unknown field', () => ({ containers: [], receipts: [], at: Date.now() }), /at: unknown field/],
+    ['no receipts field', () => ({ containers: [] }), /receipts: /],
+  ])('%s → 400 naming the field, nothing recorded', async (_name, body, detail) => {
+    const { host } = await hostWithLease();
+    await fresh.db.updateTable('hosts').set({ last_heartbeat_at: new Date(0) }).where('id', '=', host.hostId).execute();
+    expectProblem(await signedPost(app, `/v1/hosts/${host.hostId}/reports`, body(), host), 400, detail);
+    expect((await hostRow(host.hostId))?.last_heartbeat_at?.getTime()).toBe(0);
+  });
+
+  test('a host reporting far more often than its proof interval is answered 429', async () => {
+    const { host } = await hostWithLease();
+    const path = `/v1/hosts/${host.hostId}/reports`;
+    const statuses: number[] = [];
+    let limited: request.Response | undefined;
+    for (let i = 0; i < 40 && !limited; i++) {
+      const res = await signedPost(app, path, { containers: [], receipts: [] }, host);
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    // A burst is allowed, then the host is slowed down.
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(200));
+    expect(limited).toBeDefined();
+    expectProblem(limited!, 429, /reports too often/);
+    expect(limited!.headers['retry-after']).toBe('1');
+    // Another host is not slowed down by it.
+    const { host: other } = await hostWithLease();
+    expect((await signedPost(app, `/v1/hosts/${other.hostId}/reports`, { containers: [], receipts: [] }, other)).status).toBe(200);
   });
 });
 

@@ -21,6 +21,7 @@ interface Service {
   command?: string[];
   environment?: Record<string, string | number | null>;
   volumes?: (string | { source?: string; target?: string })[];
+  ports?: unknown[];
   deploy?: {
     replicas?: number;
     resources?: { reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] } };

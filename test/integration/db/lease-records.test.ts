@@ -1,8 +1,15 @@
-/** The lease read model the workflow writes: only the fields given, idempotent, and the one-live-assignment-per-GPU backstop. */
+/**
+ * The lease read model and the assignments the workflow writes: only the fields given, idempotent, the
+ * one-live-assignment-per-GPU backstop, the dispatch's wait on the hosts' reports, host faults.
+ */
 import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createControlActivities } from '../../../activities/control';
-import type { ControlActivities } from '../../../activities/contracts';
+import type { AwaitRunningInput, AwaitRunningResult, ControlActivities } from '../../../activities/contracts';
+import { acceptReport } from '../../../api/host-reports';
 import type { ReservedGpu } from '../../../domain/lease';
+import { hostEventsOf } from '../../../infra/db/repositories/host-events.repo';
+import { openTestAssignment, openingOf } from '../../support/assignments';
 import type { FreshDatabase } from '../../support/postgres';
 import { freshDatabase } from '../../support/postgres';
 import { seedCustomer, seedGpus, seedHost, seedLease, seedProvider } from '../../support/seed';
@@ -59,9 +66,14 @@ describe('recordLeaseStatus', () => {
 });
 
 describe('assignments', () => {
-  const open = (leaseId: string, assignmentId: string, epoch = 0) =>
-    activities.openAssignment({ assignmentId, leaseId, gpu, rank: 0, epoch, startedAt: Date.now() });
+  const open = (leaseId: string, assignmentId: string, epoch = 0, on: ReservedGpu = gpu) =>
+    activities.openAssignments(openingOf(leaseId, on, { assignmentId, epoch }));
   const assignment = (assignmentId: string) => fresh.db.selectFrom('assignments').selectAll().where('id', '=', assignmentId).executeTakeFirstOrThrow();
+  /** Runs the activity as a worker would: it heartbeats and sleeps through its activity context. */
+  const awaitRunning = (input: AwaitRunningInput) =>
+    new MockActivityEnvironment().run(activities.awaitContainersRunning, input) as Promise<AwaitRunningResult>;
+  const exists = async (assignmentId: string) =>
+    (await fresh.db.selectFrom('assignments').select('id').where('id', '=', assignmentId).executeTakeFirst()) !== undefined;
 
   test('open is idempotent, a second live assignment of the GPU is refused, close keeps its first end', async () => {
     const leaseId = await seedLease(fresh.db, customerId);
@@ -79,57 +91,100 @@ describe('assignments', () => {
       epoch: 0,
       ended_at: null,
       verified_seconds: 0,
+      desired_state: 'run',
+      container: { image: 'lease-engine/busybox:local', worldSize: 1, headHost: hostId },
     });
 
     const otherLease = await seedLease(fresh.db, customerId);
     const second = `asg-${randomUUID()}`;
     await expect(open(otherLease, second)).rejects.toMatchObject({ nonRetryable: true, type: 'GpuAlreadyAssigned' });
-    expect(await fresh.db.selectFrom('assignments').select('id').where('id', '=', second).executeTakeFirst()).toBeUndefined();
+    expect(await exists(second)).toBe(false);
 
     const endedAt = Date.now();
     await activities.closeAssignment({ assignmentId: first, endedAt, endReason: 'host_lost' });
     await activities.closeAssignment({ assignmentId: first, endedAt: endedAt + 5_000, endReason: 'lease_completed' });
     const closed = await assignment(first);
     expect(closed.ended_at?.getTime()).toBe(endedAt);
-    expect(closed.end_reason).toBe('host_lost');
+    expect(closed).toMatchObject({ end_reason: 'host_lost', desired_state: 'stop' });
 
     // Once the first is closed the GPU can carry a new assignment (a new epoch, another lease).
     await open(otherLease, second, 1);
     expect((await assignment(second)).ended_at).toBeNull();
     await activities.closeAssignment({ assignmentId: second, endedAt: Date.now(), endReason: 'lease_completed' });
   });
+
+  test('a dispatch opens all of its assignments or none', async () => {
+    const leaseId = await seedLease(fresh.db, customerId);
+    const [freeGpu] = await seedGpus(fresh.db, { hostId });
+    const busy = `asg-${randomUUID()}`;
+    await open(leaseId, busy);
+    const fresh1 = `asg-${randomUUID()}`;
+    const fresh2 = `asg-${randomUUID()}`;
+    const opening = openingOf(leaseId, { ...gpu, gpuId: freeGpu! }, { assignmentId: fresh1 });
+    opening.assignments.push({ ...openingOf(leaseId, gpu, { assignmentId: fresh2, rank: 1 }).assignments[0]! });
+    await expect(activities.openAssignments(opening)).rejects.toMatchObject({ type: 'GpuAlreadyAssigned' });
+    expect(await exists(fresh1)).toBe(false);
+    expect(await exists(fresh2)).toBe(false);
+    await activities.closeAssignment({ assignmentId: busy, endReason: 'lease_completed' });
+  });
+
+  test('awaitContainersRunning answers with what the hosts reported, and who stayed silent past the deadline', async () => {
+    const leaseId = await seedLease(fresh.db, customerId);
+    const gpuIds = await seedGpus(fresh.db, { hostId, count: 3 });
+    const ids = gpuIds.map(() => `asg-${randomUUID()}`);
+    for (const [i, id] of ids.entries()) await open(leaseId, id, 0, { ...gpu, gpuId: gpuIds[i]! });
+    const [runs, refused, silent] = ids as [string, string, string];
+    const container = (assignmentId: string, state: 'running' | 'missing', detail?: string) =>
+      ({ assignmentId, epoch: 0, state, ...(detail ? { detail } : {}) });
+
+    const waiting = awaitRunning({ assignmentIds: ids, deadline: Date.now() + 1_500 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await acceptReport(fresh.db, hostId, { containers: [container(runs, 'running'), container(refused, 'missing', 'image x is not present')], receipts: [] });
+    const started = Date.now();
+    const result = await waiting;
+    // It waited for the silent one until the deadline, not longer than a poll after it.
+    expect(Date.now() - started).toBeGreaterThan(500);
+    expect(result.running).toEqual([{ assignmentId: runs, runningAt: (await assignment(runs)).running_at!.getTime() }]);
+    expect(result.notRunning).toEqual([
+      { assignmentId: refused, hostId, timedOut: false, reason: `host ${hostId} reported the container missing: image x is not present` },
+      { assignmentId: silent, hostId, timedOut: true, reason: `host ${hostId} did not report the container running in time` },
+    ]);
+
+    // Once every container answered it returns at once, whatever the deadline.
+    const quick = Date.now();
+    const done = await awaitRunning({ assignmentIds: [runs, refused], deadline: Date.now() + 60_000 });
+    expect(Date.now() - quick).toBeLessThan(5_000);
+    expect(done.running.map((r) => r.assignmentId)).toEqual([runs]);
+    expect(done.notRunning.map((r) => r.assignmentId)).toEqual([refused]);
+    for (const id of ids) await activities.closeAssignment({ assignmentId: id, endReason: 'lease_failed' });
+  });
 });
 
-describe('markHostLost', () => {
-  test('takes an online host out of placement until a heartbeat brings it back', async () => {
-    const lostProvider = await seedProvider(fresh.db, 1);
-    const host = await seedHost(fresh.db, { providerId: lostProvider });
-    await seedGpus(fresh.db, { hostId: host, model: 'L4' });
-    const reserve = async () =>
-      activities.reserveGpus({
-        reservationId: randomUUID(),
-        leaseId: await seedLease(fresh.db, customerId),
-        gpuModel: 'L4',
-        count: 1,
-        minTier: 3,
-        maxPricePerGpuHour: '9000000',
-        excludeProviderIds: [],
-        heartbeatTimeoutSeconds: 30,
-      });
+describe('recordHostFault', () => {
+  test('records the fault against the host; an unhealthy one gets a cool-down that a retry does not shorten', async () => {
+    const faultyProvider = await seedProvider(fresh.db, 1);
+    const host = await seedHost(fresh.db, { providerId: faultyProvider });
+    const [gpuId] = await seedGpus(fresh.db, { hostId: host, model: 'L4' });
+    const leaseId = await seedLease(fresh.db, customerId);
+    const { assignmentId } = await openTestAssignment(fresh.db, leaseId, { ...gpu, gpuId: gpuId!, hostId: host, providerId: faultyProvider });
+    const unhealthyUntil = async () => (await fresh.db.selectFrom('hosts').select('unhealthy_until').where('id', '=', host).executeTakeFirstOrThrow()).unhealthy_until;
 
-    await activities.markHostLost({ hostId: host });
-    await activities.markHostLost({ hostId: host });
-    const status = async (id: string) => (await fresh.db.selectFrom('hosts').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
-    expect(await status(host)).toBe('lost');
-    expect(await reserve()).toMatchObject({ ok: false, available: 0 });
+    await activities.recordHostFault({ hostId: host, assignmentId, kind: 'start_failed', detail: 'image missing', unhealthy: false });
+    expect(await unhealthyUntil()).toBeNull();
 
-    // What the API's heartbeat does.
-    await fresh.db.updateTable('hosts').set({ status: 'online', last_heartbeat_at: new Date() }).where('id', '=', host).execute();
-    expect(await reserve()).toMatchObject({ ok: true });
+    const before = Date.now();
+    await activities.recordHostFault({ hostId: host, assignmentId, kind: 'start_timeout', detail: 'never reported running', unhealthy: true });
+    const until = (await unhealthyUntil())!.getTime();
+    expect(until).toBeGreaterThanOrEqual(before + 600_000 - 1_000);
+    // A retry does not shorten the cool-down.
+    await activities.recordHostFault({ hostId: host, assignmentId, kind: 'start_timeout', detail: 'never reported running', unhealthy: true });
+    expect((await unhealthyUntil())!.getTime()).toBeGreaterThanOrEqual(until);
 
-    // A host that signed off stays offline rather than being reported lost.
-    const offline = await seedHost(fresh.db, { providerId: lostProvider, status: 'offline' });
-    await activities.markHostLost({ hostId: offline });
-    expect(await status(offline)).toBe('offline');
+    const events = await hostEventsOf(fresh.db, host);
+    expect(events.map((e) => [e.kind, e.assignment_id, e.detail])).toEqual([
+      ['start_failed', assignmentId, 'image missing'],
+      ['start_timeout', assignmentId, 'never reported running'],
+      ['start_timeout', assignmentId, 'never reported running'],
+    ]);
   });
 });

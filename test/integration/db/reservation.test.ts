@@ -1,7 +1,7 @@
 /**
  * reserveGpus against a real PostgreSQL: concurrent leases race for a small fleet and the rules of
- * DESIGN §2.1 hold (all or none, never a GPU twice, tier and price respected, lost and stale hosts and
- * excluded providers skipped, idempotent on the reservation id).
+ * DESIGN §2.1 hold (all or none, never a GPU twice, tier and price respected, lost, stale and unhealthy
+ * hosts and excluded providers skipped, idempotent on the reservation id).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { ReserveGpusInput } from '../../../activities/contracts';
@@ -9,6 +9,7 @@ import { createControlActivities } from '../../../activities/control';
 import type { ControlActivities } from '../../../activities/contracts';
 import type { FreshDatabase } from '../../support/postgres';
 import { freshDatabase } from '../../support/postgres';
+import { openingOf } from '../../support/assignments';
 import { seedCustomer, seedGpus, seedHost, seedLease, seedProvider } from '../../support/seed';
 
 const CAP = 2_500_000n; // 2.5 tokens per GPU-hour
@@ -169,7 +170,7 @@ describe('reserveGpus rules', () => {
     expect(result).toEqual({
       ok: false,
       available: 4,
-      reason: `needs 5 free H100 GPUs of tier 1 or better at ≤ 2.5 per GPU-hour on online hosts outside providers ${excludedProvider}; 4 available`,
+      reason: `needs 5 free H100 GPUs of tier 1 or better at ≤ 2.5 per GPU-hour on healthy online hosts outside providers ${excludedProvider}; 4 available`,
     });
     expect(await reservedRows()).toEqual([]);
   });
@@ -196,12 +197,33 @@ describe('reserveGpus rules', () => {
     }
   });
 
+  test('an unhealthy host is not offered until its cool-down has passed', async () => {
+    const stale = await fresh.db.selectFrom('hosts').select('id').where('last_heartbeat_at', '<', new Date(Date.now() - 60_000)).executeTakeFirstOrThrow();
+    const cheapTier1 = async () => activities.reserveGpus(request(await seedLease(fresh.db, customerId), 2, { minTier: 1, maxPricePerGpuHour: '1000000' }));
+    const setHost = (values: { last_heartbeat_at?: Date; unhealthy_until?: Date | null }) =>
+      fresh.db.updateTable('hosts').set(values).where('id', '=', stale.id).execute();
+    // The stale host reports again (online, fresh heartbeat) but sits out a cool-down.
+    await setHost({ last_heartbeat_at: new Date(), unhealthy_until: new Date(Date.now() + 60_000) });
+    try {
+      const refused = await cheapTier1();
+      expect(refused).toMatchObject({ ok: false, available: 0 });
+      expect(!refused.ok && refused.reason).toContain('on healthy online hosts');
+
+      await setHost({ unhealthy_until: new Date(Date.now() - 1_000) });
+      const result = await cheapTier1();
+      if (!result.ok) throw new Error(result.reason);
+      expect(result.gpus.every((gpu) => gpu.hostId === stale.id)).toBe(true);
+    } finally {
+      await setHost({ last_heartbeat_at: new Date(Date.now() - 120_000), unhealthy_until: null });
+    }
+  });
+
   test('a GPU whose previous assignment is still open is not handed out', async () => {
     const leaseId = await seedLease(fresh.db, customerId);
     const first = await activities.reserveGpus(request(leaseId, 1));
     if (!first.ok) throw new Error(first.reason);
     const [gpu] = first.gpus;
-    await activities.openAssignment({ assignmentId: `asg-${randomUUID()}`, leaseId, gpu: gpu!, rank: 0, epoch: 0, startedAt: Date.now() });
+    await activities.openAssignments(openingOf(leaseId, gpu!));
     // Released before its assignment was closed (e.g. a failover that released first).
     await activities.releaseGpus({ leaseId, gpuIds: [gpu!.gpuId] });
     const all = await activities.reserveGpus(request(await seedLease(fresh.db, customerId), 10));

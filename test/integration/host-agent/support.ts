@@ -1,23 +1,18 @@
 /**
- * Shared by the host-agent integration tests: the Temporal dev server (the CLI scripts/setup.sh
- * installs), the busybox image TOOLCHAIN.md describes, and cleanup of the containers a test host made.
+ * Shared by the host-agent integration tests: the real API app served over HTTP on a fresh database
+ * (stopped and started again on the same port for outages), the busybox image TOOLCHAIN.md describes,
+ * and the containers a test host made.
  */
-import os from 'node:os';
-import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Docker from 'dockerode';
+import type { Express } from 'express';
 import { LABELS } from '../../../workers/host-agent/docker-runtime';
+import type { FreshDatabase } from '../../support/postgres';
+import { freshDatabase } from '../../support/postgres';
+import { buildApp, noWorkflowCalls } from '../api/fixtures';
 
 export const TEST_IMAGE = process.env.DEMO_IMAGE ?? 'lease-engine/busybox:local';
-
-export function startTemporalDevServer(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI ?? path.join(os.homedir(), 'go', 'bin', 'temporal') },
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
-}
 
 export const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
@@ -43,4 +38,50 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The real API (api/app.ts) on a fresh database, listening on a fixed port it can leave and come back to. */
+export interface ServedApi {
+  url: string;
+  database: FreshDatabase;
+  app: Express;
+  /** Stops listening and cuts every open connection (long polls included): the API is away. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function serveApi(): Promise<ServedApi> {
+  const database = await freshDatabase();
+  const app = buildApp(database.db, noWorkflowCalls);
+  let server: Server | null = null;
+  let port = 0;
+  const start = async () => {
+    server = await new Promise<Server>((resolve, reject) => {
+      // Express 5 hands a listen error (the port taken meanwhile) to the callback.
+      const listening = app.listen(port, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = async () => {
+    const stopping = server;
+    server = null;
+    if (!stopping) return;
+    const closed = new Promise<void>((resolve) => stopping.close(() => resolve()));
+    stopping.closeAllConnections();
+    await closed;
+  };
+  await start();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    database,
+    app,
+    stop,
+    start,
+    close: async () => {
+      await stop();
+      await database.drop();
+    },
+  };
 }

@@ -1,62 +1,81 @@
-import type { LeaseContainer } from '../../../workers/host-agent/reconcile';
-import { decideReconcile } from '../../../workers/host-agent/reconcile';
+import type { LeaseContainer, ReconcilePlan, WantedAssignment } from '../../../workers/host-agent/reconcile';
+import { assignmentKey, planReconcile } from '../../../workers/host-agent/reconcile';
 
-const NOW = 1_800_000_000_000;
-const GRACE = 15_000;
-
-function container(assignmentId: string, epoch: number, ageMs = 60_000): LeaseContainer {
+function container(assignmentId: string, epoch: number, state: LeaseContainer['state'] = 'running'): LeaseContainer {
   return {
     containerId: `c-${assignmentId}-${epoch}`,
     leaseId: 'lease-1',
     assignmentId,
     epoch,
     gpuId: 'h1-gpu0',
-    state: 'running',
-    createdAt: NOW - ageMs,
+    state,
+    createdAt: 1_800_000_000_000,
   };
 }
 
-const stoppedIds = (decision: ReturnType<typeof decideReconcile>) =>
-  decision.stop.map(({ container: c, reason }) => `${c.assignmentId}@${c.epoch}:${reason}`);
+const run = (assignmentId: string, epoch: number): WantedAssignment => ({ assignmentId, epoch, state: 'run' });
+const stop = (assignmentId: string, epoch: number): WantedAssignment => ({ assignmentId, epoch, state: 'stop' });
 
-describe('decideReconcile', () => {
-  it('keeps containers whose assignment and epoch are live', () => {
-    const decision = decideReconcile([container('a1', 1), container('a2', 3)], [
-      { assignmentId: 'a1', epoch: 1 },
-      { assignmentId: 'a2', epoch: 3 },
-    ], NOW, GRACE);
-    expect(decision.stop).toEqual([]);
-    expect(decision.keep).toHaveLength(2);
+const stopped = (plan: ReconcilePlan) => plan.stop.map(({ container: c, reason }) => `${c.assignmentId}@${c.epoch}:${reason}`);
+const started = (plan: ReconcilePlan) => plan.start.map((s) => assignmentKey(s.assignmentId, s.epoch));
+
+describe('planReconcile', () => {
+  it('starts what is desired running and has no container yet', () => {
+    const plan = planReconcile([container('a1', 1)], [run('a1', 1), run('a2', 1), run('a3', 4)], new Set());
+    expect(started(plan)).toEqual(['a2@1', 'a3@4']);
+    expect(plan.stop).toEqual([]);
   });
 
-  it('stops a superseded epoch at once, however young', () => {
-    const decision = decideReconcile([container('a1', 1, 1_000)], [{ assignmentId: 'a1', epoch: 2 }], NOW, GRACE);
-    expect(stoppedIds(decision)).toEqual(['a1@1:superseded_epoch']);
+  it('keeps a running container of a desired assignment and epoch untouched', () => {
+    const plan = planReconcile([container('a1', 1), container('a2', 3)], [run('a1', 1), run('a2', 3)], new Set());
+    expect(plan).toEqual({ start: [], stop: [] });
   });
 
-  it('stops an assignment that is no longer live once it is older than the grace', () => {
-    const decision = decideReconcile([container('gone', 1, GRACE), container('a1', 1)], [
-      { assignmentId: 'a1', epoch: 1 },
-    ], NOW, GRACE);
-    expect(stoppedIds(decision)).toEqual(['gone@1:not_live']);
-    expect(decision.keep.map((c) => c.assignmentId)).toEqual(['a1']);
+  it('never restarts an assignment it already tried, whether its container exited, vanished or never started', () => {
+    const tried = new Set([assignmentKey('exited', 1), assignmentKey('vanished', 1), assignmentKey('failed', 2)]);
+    const plan = planReconcile(
+      [container('exited', 1, 'exited')],
+      [run('exited', 1), run('vanished', 1), run('failed', 2), run('fresh', 1)],
+      tried,
+    );
+    expect(started(plan)).toEqual(['fresh@1']);
+    // An exited container of a desired assignment is reported, not stopped (nor started again).
+    expect(plan.stop).toEqual([]);
   });
 
-  it('spares a just-started container the API does not know yet', () => {
-    const decision = decideReconcile([container('new', 1, GRACE - 1)], [], NOW, GRACE);
-    expect(decision.stop).toEqual([]);
-    expect(decision.keep).toHaveLength(1);
+  it('starts the new epoch of a tried assignment: a tried key is per epoch', () => {
+    const plan = planReconcile([], [run('a1', 2)], new Set([assignmentKey('a1', 1)]));
+    expect(started(plan)).toEqual(['a1@2']);
   });
 
-  it('spares a container of a newer epoch than the API has recorded while it is young', () => {
-    const young = decideReconcile([container('a1', 3, 2_000)], [{ assignmentId: 'a1', epoch: 2 }], NOW, GRACE);
-    expect(young.stop).toEqual([]);
-    const old = decideReconcile([container('a1', 3)], [{ assignmentId: 'a1', epoch: 2 }], NOW, GRACE);
-    expect(stoppedIds(old)).toEqual(['a1@3:not_live']);
+  it('does not start an assignment desired stopped', () => {
+    expect(planReconcile([], [stop('a1', 1)], new Set()).start).toEqual([]);
   });
 
-  it('stops exited containers of ended assignments too', () => {
-    const exited = { ...container('done', 1), state: 'exited' as const };
-    expect(stoppedIds(decideReconcile([exited], [], NOW, GRACE))).toEqual(['done@1:not_live']);
+  it('stops a superseded epoch and starts the new one', () => {
+    const plan = planReconcile([container('a1', 1)], [run('a1', 2)], new Set());
+    expect(stopped(plan)).toEqual(['a1@1:superseded_epoch']);
+    expect(started(plan)).toEqual(['a1@2']);
+  });
+
+  it('stops a container whose assignment is desired stopped', () => {
+    const plan = planReconcile([container('a1', 1), container('a2', 1, 'exited')], [stop('a1', 1), stop('a2', 1)], new Set());
+    expect(stopped(plan)).toEqual(['a1@1:stopped', 'a2@1:stopped']);
+    expect(plan.start).toEqual([]);
+  });
+
+  it('stops containers the desired state does not mention, running or exited', () => {
+    const plan = planReconcile([container('gone', 1), container('done', 2, 'exited'), container('a1', 1)], [run('a1', 1)], new Set());
+    expect(stopped(plan)).toEqual(['gone@1:not_desired', 'done@2:not_desired']);
+  });
+
+  it('stops a container of an epoch newer than any desired one as not desired', () => {
+    const plan = planReconcile([container('a1', 3)], [run('a1', 2)], new Set([assignmentKey('a1', 2)]));
+    expect(stopped(plan)).toEqual(['a1@3:not_desired']);
+  });
+
+  it('stops everything it was given when nothing is desired', () => {
+    const plan = planReconcile([container('a1', 1), container('a2', 1)], [], new Set());
+    expect(stopped(plan)).toEqual(['a1@1:not_desired', 'a2@1:not_desired']);
   });
 });
