@@ -156,7 +156,7 @@ export interface HostEventTable {
   id: Generated<string>;
   host_id: string;
   at: CreatedAt;
-  /** 'lost' (silent past the heartbeat timeout), 'start_timeout', 'start_failed', 'receipts_rejected'. */
+  /** 'lost' (silent past the heartbeat timeout), 'start_timeout', 'start_failed', 'receipts_rejected', 'no_proof'. */
   kind: string;
   assignment_id: string | null;
   detail: string;

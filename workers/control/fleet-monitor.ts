@@ -39,7 +39,8 @@ export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs 
       const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
       if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
     }
-    for (const fault of await claimFaults(db, resignalSeconds)) {
+    // A running container with no accepted receipt for a heartbeat timeout is proving nothing.
+    for (const fault of await claimFaults(db, resignalSeconds, heartbeatTimeoutSeconds)) {
       const { leaseId, ...signal } = fault;
       try {
         await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);

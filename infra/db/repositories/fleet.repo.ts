@@ -1,13 +1,16 @@
 /**
  * The fleet as the monitor judges it from the hosts' reports (DESIGN §2.5): hosts silent past the
  * heartbeat timeout are lost, and every running assignment that has a fault (its host lost or
- * unhealthy, its container ended) is claimed for signalling: one monitor claims it, and it is claimed
+ * unhealthy, its container ended, no receipt accepted for too long) is claimed for signalling: one monitor claims it, and it is claimed
  * again only if the fault outlives the re-signal interval (a signal lost to a crash costs seconds).
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from '../schema';
-import { recordHostEvent } from './host-events.repo';
+import { markHostUnhealthy, recordHostEvent } from './host-events.repo';
+
+/** How long a host that proved nothing stays out of placement (as one that left a dispatch unstarted). */
+const UNHEALTHY_SECONDS = 600;
 
 export async function markSilentHostsLost(db: Kysely<Database>, timeoutSeconds: number): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
@@ -35,7 +38,12 @@ export interface ClaimedFault {
   detail: string;
 }
 
-export async function claimFaults(db: Kysely<Database>, resignalSeconds: number): Promise<ClaimedFault[]> {
+/**
+ * `proofTimeoutSeconds`: a container reported running with no accepted receipt for this long is a
+ * fault of its host (it may say "running" and prove nothing: it is never paid, but it must not hold the
+ * customer's rank either).
+ */
+export async function claimFaults(db: Kysely<Database>, resignalSeconds: number, proofTimeoutSeconds: number): Promise<ClaimedFault[]> {
   const candidates = await db
     .selectFrom('assignments')
     .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
@@ -43,6 +51,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number)
       'assignments.id', 'assignments.lease_id', 'assignments.epoch', 'assignments.host_id', 'assignments.reported_state',
       'assignments.reported_exit_code', 'hosts.status',
       sql<boolean>`coalesce(hosts.unhealthy_until > now(), false)`.as('unhealthy'),
+      sql<boolean>`coalesce(assignments.last_receipt_at, assignments.running_at) < now() - make_interval(secs => ${proofTimeoutSeconds})`.as('unproven'),
     ])
     .where('assignments.ended_at', 'is', null)
     // Still dispatching: the dispatch itself waits for it and replaces a host that does not start it.
@@ -55,6 +64,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number)
         eb('hosts.status', '=', 'lost'),
         eb('hosts.unhealthy_until', '>', sql<Date>`now()`),
         eb('assignments.reported_state', 'in', ['exited', 'missing']),
+        eb(sql`coalesce(assignments.last_receipt_at, assignments.running_at)`, '<', sql<Date>`now() - make_interval(secs => ${proofTimeoutSeconds})`),
       ]),
     )
     .orderBy('assignments.id')
@@ -70,7 +80,9 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number)
           ? { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} is unhealthy` }
           : row.reported_state === 'missing'
             ? { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} lost the container` }
-            : { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'container_exited', detail: `container exited with code ${row.reported_exit_code ?? 'unknown'}` };
+            : row.reported_state === 'exited'
+              ? { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'container_exited', detail: `container exited with code ${row.reported_exit_code ?? 'unknown'}` }
+              : { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} proved nothing for ${proofTimeoutSeconds} s` };
     // Claimed by whoever updates it first: two monitors never both signal one fault in one interval.
     const won = await db
       .updateTable('assignments')
@@ -81,7 +93,12 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number)
         eb.or([eb('fault_signalled_at', 'is', null), eb('fault_signalled_at', '<', sql<Date>`now() - make_interval(secs => ${resignalSeconds})`)]),
       )
       .executeTakeFirst();
-    if (Number(won.numUpdatedRows) > 0) claimed.push(fault);
+    if (Number(won.numUpdatedRows) === 0) continue;
+    claimed.push(fault);
+    if (row.status !== 'lost' && !row.unhealthy && row.reported_state === 'running' && row.unproven) {
+      // On its record, and out of placement: its other leases' GPUs are replaced too.
+      await markHostUnhealthy(db, { hostId: row.host_id, kind: 'no_proof', assignmentId: row.id, detail: fault.detail, seconds: UNHEALTHY_SECONDS });
+    }
   }
   return claimed;
 }

@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { Database, HostEvent } from '../schema';
 
-export type HostEventKind = 'lost' | 'start_timeout' | 'start_failed' | 'receipts_rejected';
+export type HostEventKind = 'lost' | 'start_timeout' | 'start_failed' | 'receipts_rejected' | 'no_proof';
 
 export interface HostEventInput {
   hostId: string;

@@ -264,8 +264,9 @@ test('2: replayed reports, bursts and receipts of other hosts’ assignments, le
   expect([first.body.accepted, second.body.accepted]).toEqual([1, 1]);
   const paid = await chainOf(a.assignmentId);
 
-  // The same signed bytes again, within the 60 s the signature is fresh, once and then ten at a time.
-  await pause(5_500);
+  // The same signed bytes again, within the 60 s the signature is fresh, once and then ten at a time
+  // (sooner than the heartbeat timeout: a host that proves nothing for that long is replaced, see 9).
+  await pause(2_000);
   for (const sent of [second.sent, first.sent]) {
     const again = await evil.resend(sent);
     expect(again.status).toBe(200);
@@ -275,9 +276,9 @@ test('2: replayed reports, bursts and receipts of other hosts’ assignments, le
   expect(burst.every((r) => [200, 429].includes(r.status) && (r.status === 429 || r.body.accepted === 0))).toBe(true);
   expect(await chainOf(a.assignmentId)).toEqual(paid);
 
-  // Overlapping reports at once, each claiming more than the engine watched (8 or 10 s of receipts dated up
-  // to 5 s ahead, after ~6 s): one chain, paid once, and whichever locks the chain last cannot arrive earlier.
-  const ahead = await evil.forgeChain(await evil.assignmentOf(leaseId), { seq: 1, hash: r1!.hash }, [1, 2, 3, 4, 5].map((k) => r1!.body.at + 2_000 * k));
+  // Overlapping reports at once, each claiming more than the engine watched (4 or 5 s of receipts dated up
+  // to 3 s ahead, after ~3.5 s): one chain, paid once, and whichever locks the chain last cannot arrive earlier.
+  const ahead = await evil.forgeChain(await evil.assignmentOf(leaseId), { seq: 1, hash: r1!.hash }, [1, 2, 3, 4, 5].map((k) => r1!.body.at + 1_000 * k));
   const overlapping = await Promise.all([4, 5, 4, 5, 4, 5, 4, 5].map((n) => evil.report({ containers: [], receipts: ahead.slice(0, n) })));
   expect(overlapping.every((r) => r.status === 200 && r.body.rejected.length === 0)).toBe(true);
   expect(await chainOf(a.assignmentId)).toMatchObject({ tipSeq: 6, receipts: 7 });
@@ -370,4 +371,16 @@ test('6: three reports in a row with rejected receipts make the host unhealthy; 
   expect(moved.failoverCount).toBe(1);
   expect(moved.assignments.find((x) => x.assignmentId === a.assignmentId)).toMatchObject({ endReason: 'host_unhealthy', verifiedSeconds: 0 });
   expect(live(moved)).toEqual([expect.objectContaining({ hostId: HONEST, rank: a.rank })]);
+}, 180_000);
+
+test('9: a host that says its container runs but proves nothing is replaced, and marked unhealthy', async () => {
+  const evil = await hostile();
+  // `lying`: every report says the container runs; not one receipt comes with it.
+  const { leaseId, assignment: a } = await leaseRunningOn(evil);
+  const moved = await leaseWhere(leaseId, (l) => l.status === 'running' && live(l).some((x) => x.hostId === HONEST), 'failover to the honest host', 90_000);
+  expect(moved.failoverCount).toBe(1);
+  expect(moved.assignments.find((x) => x.assignmentId === a.assignmentId)).toMatchObject({ endReason: 'host_unhealthy', verifiedSeconds: 0 });
+  expect(live(moved)).toEqual([expect.objectContaining({ hostId: HONEST, rank: a.rank })]);
+  expect(await eventsOf(evil.hostId)).toContainEqual(expect.objectContaining({ kind: 'no_proof', assignment_id: a.assignmentId }));
+  expect((await hostRow(evil.hostId)).unhealthy_until!.getTime()).toBeGreaterThan(Date.now());
 }, 180_000);

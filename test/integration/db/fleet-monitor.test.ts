@@ -21,6 +21,8 @@ import { freshDatabase } from '../../support/postgres';
 import { seedCustomer, seedGpus, seedHost, seedLease, seedProvider } from '../../support/seed';
 
 const RESIGNAL_SECONDS = 60;
+/** Long enough that no test here trips it but the one about it. */
+const PROOF_TIMEOUT_SECONDS = 3600;
 
 let fresh: FreshDatabase;
 let customerId: string;
@@ -57,7 +59,7 @@ const hostStatus = async (hostId: string) => (await fresh.db.selectFrom('hosts')
 /** Claims, of these assignments only: other tests' faults share the database. */
 async function claimsOf(assignments: TestAssignment[], claimed?: ClaimedFault[]): Promise<ClaimedFault[]> {
   const ids = new Set(assignments.map((a) => a.assignmentId));
-  return (claimed ?? (await claimFaults(fresh.db, RESIGNAL_SECONDS))).filter((c) => ids.has(c.assignmentId));
+  return (claimed ?? (await claimFaults(fresh.db, RESIGNAL_SECONDS, PROOF_TIMEOUT_SECONDS))).filter((c) => ids.has(c.assignmentId));
 }
 
 describe('markSilentHostsLost', () => {
@@ -119,7 +121,7 @@ describe('claimFaults', () => {
     await hostSays(a, 'exited', { exitCode: 1 });
     expect(await claimsOf([a])).toHaveLength(1);
     expect(await claimsOf([a])).toEqual([]);
-    expect(await claimsOf([a], await claimFaults(fresh.db, 3600))).toEqual([]);
+    expect(await claimsOf([a], await claimFaults(fresh.db, 3600, PROOF_TIMEOUT_SECONDS))).toEqual([]);
 
     // The signal was lost (the monitor crashed): the fault outlived the interval.
     await fresh.db.updateTable('assignments').set({ fault_signalled_at: new Date(Date.now() - (RESIGNAL_SECONDS + 1) * 1000) }).where('id', '=', a.assignmentId).execute();
@@ -140,10 +142,28 @@ describe('claimFaults', () => {
     expect(await claimsOf([dispatching, ended])).toEqual([]);
   });
 
+  test('a container reported running with no accepted receipt for the proof timeout is its host\'s fault', async () => {
+    const liar = await assignmentOnNewHost();
+    const prover = await assignmentOnNewHost();
+    const longAgo = new Date(Date.now() - 20_000);
+    await fresh.db.updateTable('assignments').set({ running_at: longAgo }).where('id', 'in', [liar.assignmentId, prover.assignmentId]).execute();
+    // The prover's last receipt was accepted just now; the liar says "running" and proves nothing.
+    await fresh.db.updateTable('assignments').set({ first_receipt_at: longAgo, last_receipt_at: new Date() }).where('id', '=', prover.assignmentId).execute();
+    await hostSays(liar, 'running');
+
+    const claimed = (await claimFaults(fresh.db, RESIGNAL_SECONDS, 10)).filter((c) => [liar.assignmentId, prover.assignmentId].includes(c.assignmentId));
+    expect(claimed).toEqual([
+      { leaseId: liar.leaseId, assignmentId: liar.assignmentId, epoch: 1, kind: 'host_unhealthy', detail: `host ${liar.hostId} proved nothing for 10 s` },
+    ]);
+    expect((await hostEventsOf(fresh.db, liar.hostId)).map((e) => e.kind)).toEqual(['no_proof']);
+    const host = await fresh.db.selectFrom('hosts').select('unhealthy_until').where('id', '=', liar.hostId).executeTakeFirstOrThrow();
+    expect(host.unhealthy_until!.getTime()).toBeGreaterThan(Date.now());
+  });
+
   test('two monitors claiming at once claim each fault once', async () => {
     const faults = await Promise.all(Array.from({ length: 6 }, () => assignmentOnNewHost()));
     for (const a of faults) await hostSays(a, 'exited', { exitCode: 137 });
-    const [one, two] = await Promise.all([claimFaults(fresh.db, RESIGNAL_SECONDS), claimFaults(fresh.db, RESIGNAL_SECONDS)]);
+    const [one, two] = await Promise.all([claimFaults(fresh.db, RESIGNAL_SECONDS, PROOF_TIMEOUT_SECONDS), claimFaults(fresh.db, RESIGNAL_SECONDS, PROOF_TIMEOUT_SECONDS)]);
     const claimed = await claimsOf(faults, [...one!, ...two!]);
     expect(claimed.map((c) => c.assignmentId).sort()).toEqual(faults.map((a) => a.assignmentId).sort());
   });
