@@ -25,6 +25,7 @@ test('migrating again is a no-op and every migration is recorded once', async ()
     '2026_11_25_0002_leases_and_assignments',
     '2026_11_25_0003_proof_receipts',
     '2026_11_25_0004_escrow_ledger',
+    '2026_12_01_0005_host_protocol',
   ]);
 });
 
@@ -61,6 +62,25 @@ describe('constraints', () => {
     );
     await fresh.db.updateTable('assignments').set({ ended_at: new Date() }).where('id', '=', 'a1').execute();
     await fresh.db.insertInto('assignments').values(assignment('a2', 1)).execute();
+  });
+
+  test('no assignment is paid more time than the engine watched pass (DESIGN §5), whatever the code does', async () => {
+    const providerId = await seedProvider(fresh.db);
+    const hostId = await seedHost(fresh.db, { providerId });
+    const [gpuId] = await seedGpus(fresh.db, { hostId });
+    const leaseId = await seedLease(fresh.db, await seedCustomer(fresh.db));
+    await fresh.db.insertInto('assignments').values({
+      id: 'watched', lease_id: leaseId, gpu_id: gpuId!, host_id: hostId, provider_id: providerId, tier: 1,
+      price_per_gpu_hour: 1n, rank: 0, epoch: 1, started_at: new Date(),
+    }).execute();
+    const first = new Date(Date.now() - 10_000);
+    const pay = (ms: number) =>
+      fresh.db.updateTable('assignments').set({ first_receipt_at: first, last_receipt_at: new Date(first.getTime() + 10_000), payable_ms: ms }).where('id', '=', 'watched').execute();
+    await pay(10_000);
+    await expect(pay(10_002)).rejects.toEqual(violation('23514', 'assignments_payable_within_watched'));
+    await expect(fresh.db.updateTable('assignments').set({ first_receipt_at: null }).where('id', '=', 'watched').execute()).rejects.toEqual(
+      violation('23514', 'assignments_payable_within_watched'),
+    );
   });
 
   test('a GPU is reserved exactly when it names its lease and reservation', async () => {
