@@ -68,7 +68,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     type: 'apiKey',
     in: 'header',
     name: 'x-host-signature',
-    description: 'ed25519 signature by the host key; see the x-host-* headers',
+    description:
+      'Hex ed25519 signature by the host key of sha256(METHOD + "\\n" + path with query + "\\n" + x-host-timestamp + "\\n" + hex(sha256(raw body))), '
+      + 'with x-host-id and x-host-timestamp (unix ms, within 60 s). docs/host-protocol.md has the whole protocol.',
   });
   registry.register('Problem', Problem);
   registry.register('InsufficientFundsProblem', InsufficientFundsProblem);
