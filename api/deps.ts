@@ -25,7 +25,7 @@ export interface AppDeps {
   timings: LeaseTimings;
   /** Defaults to a silent logger. */
   logger?: Logger;
-  /** Unix ms; defaults to Date.now. Signature freshness and heartbeat times are read from it. */
+  /** Unix ms; defaults to Date.now. Signature freshness is judged by it. */
   now?: () => number;
   /** Absent: deposits are not checked before a lease is created or extended (the escrow open still is). */
   payments?: PaymentsDeps;

@@ -1,4 +1,4 @@
-/** Host registration and heartbeats (signed by the host key), and the host listing. */
+/** Host registration, desired state and reports (signed by the host key), and the host listing. */
 import { z } from '../zod';
 import { Timestamp, TokenAmount } from './common.schemas';
 
@@ -164,7 +164,7 @@ export const HostView = z
     tier: z.int(),
     status: z.enum(['online', 'lost', 'offline']),
     gpuSource: z.enum(['nvidia-smi', 'simulated']),
-    lastHeartbeatAt: Timestamp,
+    lastHeartbeatAt: Timestamp.openapi({ description: 'The host\'s last registration or report, ISO 8601' }),
     gpus: z.array(
       z.object({
         id: z.string(),
