@@ -34,13 +34,14 @@ export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs 
   let wake: (() => void) | null = null;
 
   async function tick(): Promise<void> {
-    // Hosts report through the API: after an API outage they get a whole timeout to be heard again.
-    if ((await apiUpSeconds(db)) >= heartbeatTimeoutSeconds) {
+    // Hosts report through the API: after an API outage they get a whole timeout to be heard again,
+    // before their silence counts as lost or their missing receipts as proving nothing.
+    const heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
+    if (heard) {
       const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
       if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
     }
-    // A running container with no accepted receipt for a heartbeat timeout is proving nothing.
-    for (const fault of await claimFaults(db, resignalSeconds, heartbeatTimeoutSeconds)) {
+    for (const fault of await claimFaults(db, resignalSeconds, heard ? heartbeatTimeoutSeconds : null)) {
       const { leaseId, ...signal } = fault;
       try {
         await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);

@@ -41,9 +41,11 @@ export interface ClaimedFault {
 /**
  * `proofTimeoutSeconds`: a container reported running with no accepted receipt for this long is a
  * fault of its host (it may say "running" and prove nothing: it is never paid, but it must not hold the
- * customer's rank either).
+ * customer's rank either). Null while that cannot be judged (the API was not up long enough to hear).
  */
-export async function claimFaults(db: Kysely<Database>, resignalSeconds: number, proofTimeoutSeconds: number): Promise<ClaimedFault[]> {
+export async function claimFaults(db: Kysely<Database>, resignalSeconds: number, proofTimeoutSeconds: number | null): Promise<ClaimedFault[]> {
+  // An age no receipt can reach stands for "not judged": the query keeps one shape.
+  const proofTimeout = proofTimeoutSeconds ?? 1e9;
   const candidates = await db
     .selectFrom('assignments')
     .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
@@ -51,7 +53,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number,
       'assignments.id', 'assignments.lease_id', 'assignments.epoch', 'assignments.host_id', 'assignments.reported_state',
       'assignments.reported_exit_code', 'hosts.status',
       sql<boolean>`coalesce(hosts.unhealthy_until > now(), false)`.as('unhealthy'),
-      sql<boolean>`coalesce(assignments.last_receipt_at, assignments.running_at) < now() - make_interval(secs => ${proofTimeoutSeconds})`.as('unproven'),
+      sql<boolean>`coalesce(assignments.last_receipt_at, assignments.running_at) < now() - make_interval(secs => ${proofTimeout})`.as('unproven'),
     ])
     .where('assignments.ended_at', 'is', null)
     // Still dispatching: the dispatch itself waits for it and replaces a host that does not start it.
@@ -64,7 +66,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number,
         eb('hosts.status', '=', 'lost'),
         eb('hosts.unhealthy_until', '>', sql<Date>`now()`),
         eb('assignments.reported_state', 'in', ['exited', 'missing']),
-        eb(sql`coalesce(assignments.last_receipt_at, assignments.running_at)`, '<', sql<Date>`now() - make_interval(secs => ${proofTimeoutSeconds})`),
+        eb(sql`coalesce(assignments.last_receipt_at, assignments.running_at)`, '<', sql<Date>`now() - make_interval(secs => ${proofTimeout})`),
       ]),
     )
     .orderBy('assignments.id')

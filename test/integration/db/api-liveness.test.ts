@@ -38,6 +38,7 @@ test('no live API: up for 0 s; an instance seen lately counts from its start; a 
 });
 
 test('a host silent while no API ran is not lost; silent while one ran for the timeout, it is', async () => {
+  // (Its running containers' missing receipts are judged by the same rule: see fleet-monitor.test.ts.)
   await fresh.db.deleteFrom('api_liveness').execute();
   const providerId = await seedProvider(fresh.db, 1);
   const hostId = await seedHost(fresh.db, { providerId, heartbeatAgeSeconds: 60 });
