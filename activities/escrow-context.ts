@@ -38,7 +38,10 @@ export interface EscrowContext extends EscrowActivityDeps {
   customerTokenAccount(customer: PublicKey): Promise<PublicKey>;
 }
 
-/** How long a Config read is trusted; an admin's update_config is seen within this time. */
+/**
+ * How long a Config read is trusted; an admin's update_config is seen within this time. Only its mint and treasury
+ * are used this way: a settlement's fee shares are its Lease account's, which the program fixed at open.
+ */
 const CONFIG_TTL_MS = 30_000;
 
 export function escrowContext(deps: EscrowActivityDeps): EscrowContext {
@@ -64,6 +67,14 @@ export function escrowContext(deps: EscrowActivityDeps): EscrowContext {
 /** The ledger or the chain is in a state the request does not fit; retrying will not change it. */
 export class EscrowStateError extends Error {
   override name = 'EscrowStateError';
+}
+
+/** An opened escrow whose Lease account differs from what the engine asked for, in `field`; final. */
+export class EscrowTermsMismatchError extends EscrowStateError {
+  override name = 'EscrowTermsMismatchError';
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
 }
 
 export async function requireEscrow(ctx: EscrowContext, leaseId: string, ...statuses: EscrowStatus[]): Promise<Escrow> {

@@ -1,7 +1,9 @@
 /**
  * The customer-signed effects, as write-ahead effects: opening a lease's escrow with its deposit, and
- * topping it up (with an extension of its end). The settlement authority pays the transaction fees; the
- * customer signs for its tokens and pays the rent of the Lease and vault accounts.
+ * topping it up (with an extension of its end). The settlement authority co-signs both (the program refuses
+ * them without it, so a customer cannot open its lease's escrow on terms of its own) and pays the
+ * transaction fees; the customer signs for its tokens and pays the rent of the Lease and vault accounts.
+ * Before an open is reported, the Lease account's terms are checked against what the engine asked for.
  */
 import { PublicKey } from '@solana/web3.js';
 import type { Escrow, EscrowTopUp } from '../infra/db/schema';
@@ -16,16 +18,52 @@ import {
   replaceOpeningTransaction,
   replacePendingTopUp,
 } from '../infra/db/repositories/escrow-ledger.repo';
-import { leaseIdBytes } from '../infra/solana/escrow-client';
+import { leaseIdBytes, type EscrowLease } from '../infra/solana/escrow-client';
 import { signTransaction } from '../infra/solana/transaction-delivery';
 import type { WriteAheadEffect } from '../infra/solana/write-ahead';
 import type { OpenEscrowInput, TopUpEscrowInput } from './contracts';
-import { EscrowStateError, requireEscrow, type EscrowContext } from './escrow-context';
+import { EscrowStateError, EscrowTermsMismatchError, requireEscrow, type EscrowContext } from './escrow-context';
 
 const positive = (value: string, name: string): bigint => {
   if (!/^\d+$/.test(value) || BigInt(value) === 0n) throw new EscrowStateError(`${name} "${value}" is not a positive amount of base units`);
   return BigInt(value);
 };
+
+/** What the engine asked open_lease for, in the Lease account's terms. */
+export interface OpenTerms {
+  customer: string;
+  mint: string;
+  max_rate_per_second: bigint;
+  duration_seconds: bigint;
+  deposited: bigint;
+}
+
+/** The first of the Lease account's terms that is not what the engine asked for, or null when all are. */
+export function termsMismatch(lease: EscrowLease, asked: OpenTerms): { field: keyof OpenTerms; onChain: string; asked: string } | null {
+  const onChain: OpenTerms = { customer: lease.customer.toBase58(), mint: lease.mint.toBase58(),
+    max_rate_per_second: lease.maxRatePerSecond, duration_seconds: lease.durationSeconds, deposited: lease.deposited };
+  for (const field of Object.keys(asked) as (keyof OpenTerms)[]) {
+    if (onChain[field] !== asked[field]) return { field, onChain: String(onChain[field]), asked: String(asked[field]) };
+  }
+  return null;
+}
+
+/**
+ * Reads the opened Lease account and throws EscrowTermsMismatchError (final) unless its terms are the ones asked
+ * for: a lease runs only on an escrow that can pay it. The escrow stays recorded as open, as the chain has it,
+ * so the refund of a failed start gives its deposit back.
+ */
+export async function checkOpenedTerms(ctx: EscrowContext, escrow: Escrow, input: OpenEscrowInput): Promise<void> {
+  const lease = await ctx.client.fetchLease(new PublicKey(escrow.address));
+  if (lease === null) throw new EscrowStateError(`the escrow of lease ${input.leaseId} is open but its Lease account is missing`);
+  const mismatch = termsMismatch(lease, { customer: escrow.customer_wallet, mint: escrow.mint,
+    max_rate_per_second: positive(input.maxRatePerSecond, 'maxRatePerSecond'),
+    duration_seconds: positive(String(input.durationSeconds), 'durationSeconds'), deposited: positive(input.deposit, 'deposit') });
+  if (mismatch !== null) {
+    throw new EscrowTermsMismatchError(mismatch.field, `the Lease account of lease ${input.leaseId} has ${mismatch.field} ${mismatch.onChain}, `
+      + `not the ${mismatch.asked} the engine asked for`);
+  }
+}
 
 export function openEffect(ctx: EscrowContext, input: OpenEscrowInput): WriteAheadEffect<Escrow> {
   const { db, client, leaseId } = { ...ctx, leaseId: input.leaseId };
@@ -70,8 +108,8 @@ export function openEffect(ctx: EscrowContext, input: OpenEscrowInput): WriteAhe
       const maxRatePerSecond = planned ? BigInt(planned.max_rate_per_second) : positive(input.maxRatePerSecond, 'maxRatePerSecond');
       const durationSeconds = planned ? BigInt(planned.duration_seconds) : positive(String(input.durationSeconds), 'durationSeconds');
       const customerToken = await ctx.customerTokenAccount(customer.publicKey);
-      const ix = await client.openLease({ customer: customer.publicKey, leaseId, mint: config.mint, customerToken, maxRatePerSecond,
-        durationSeconds, deposit });
+      const ix = await client.openLease({ customer: customer.publicKey, settlementAuthority: ctx.settlementAuthority.publicKey, leaseId,
+        mint: config.mint, customerToken, maxRatePerSecond, durationSeconds, deposit });
       const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, [ix], [customer]);
       if (replacing !== undefined) return (await replaceOpeningTransaction(db, leaseId, replacing, tx)) ? tx : null;
       const row = { lease_id: leaseId, address: address.toBase58(), vault: client.vaultAddress(address).toBase58(),
@@ -130,8 +168,8 @@ export function topUpEffect(ctx: EscrowContext, input: TopUpEscrowInput): WriteA
       if (customer.publicKey.toBase58() !== escrow.customer_wallet) {
         throw new EscrowStateError(`the escrow of lease ${leaseId} was opened by ${escrow.customer_wallet}, not ${customer.publicKey.toBase58()}`);
       }
-      const ix = await client.topUp({ payer: customer.publicKey, lease, payerToken: await ctx.customerTokenAccount(customer.publicKey),
-        amount, extendSeconds });
+      const ix = await client.topUp({ payer: customer.publicKey, settlementAuthority: ctx.settlementAuthority.publicKey, lease,
+        payerToken: await ctx.customerTokenAccount(customer.publicKey), amount, extendSeconds });
       const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, [ix], [customer]);
       if (replacing !== undefined) return (await replacePendingTopUp(db, { ...key, dead: replacing }, tx)) ? tx : null;
       const onChain = await leaseOf(escrow);

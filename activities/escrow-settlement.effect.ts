@@ -18,7 +18,7 @@ import {
 } from '../infra/db/repositories/escrow-ledger.repo';
 import type { Escrow, SettlementPayout } from '../infra/db/schema';
 import { failpoint } from '../infra/failpoints';
-import { feeSplit, type EscrowConfig } from '../infra/solana/escrow-client';
+import { feeSplit, type EscrowConfig, type EscrowLease } from '../infra/solana/escrow-client';
 import { signTransaction } from '../infra/solana/transaction-delivery';
 import type { WriteAheadEffect } from '../infra/solana/write-ahead';
 import type { SettlePeriodInput } from './contracts';
@@ -28,10 +28,13 @@ export interface SettlementRequest extends SettlePeriodInput {
   kind: 'settle' | 'close';
 }
 
-/** Payout rows with the program's split under `config`'s fee and burn shares. */
-function split(rows: Omit<SettlementPayout, 'net' | 'fee' | 'burn'>[], config: EscrowConfig) {
+/**
+ * Payout rows with the program's split under the lease's own fee and burn shares, read from its Lease account:
+ * the program fixes them at open, so the ledger agrees with the chain whatever update_config did since.
+ */
+function split(rows: Omit<SettlementPayout, 'net' | 'fee' | 'burn'>[], lease: Pick<EscrowLease, 'feeBps' | 'burnBps'>) {
   const payouts: SettlementPayout[] = rows.map((row) => {
-    const s = feeSplit(BigInt(row.gross), config.feeBps, config.burnBps);
+    const s = feeSplit(BigInt(row.gross), lease.feeBps, lease.burnBps);
     return { ...row, net: s.toProvider.toString(), fee: s.toTreasury.toString(), burn: s.toBurn.toString() };
   });
   const sum = (key: 'gross' | 'fee' | 'burn') => payouts.reduce((total, p) => total + BigInt(p[key]), 0n).toString();
@@ -97,10 +100,12 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     async signAndRecord(replacing) {
       const escrow = await requireEscrow(ctx, leaseId, 'open');
       const config = await ctx.config();
+      const lease = await client.fetchLease(new PublicKey(escrow.address));
+      if (lease === null) throw new EscrowStateError(`lease ${leaseId} has no Lease account on-chain`);
       if (replacing !== undefined) {
         const planned = await find();
         if (planned === undefined) return null;
-        const { payouts, totals } = split(planned.payouts, config);
+        const { payouts, totals } = split(planned.payouts, lease);
         const tx = await signTransaction(ctx.connection, ctx.settlementAuthority,
           [await instruction(escrow, config, planned.settlement.receipts_digest, payouts)]);
         return (await replacePendingSettlement(db, { ...key(), dead: replacing }, totals, payouts, tx)) ? tx : null;
@@ -111,7 +116,7 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
       }
       const accounts = await ctx.payoutAccounts.resolve(request.payouts.map((p) => p.providerId), config.mint);
       const { payouts, totals } = split(request.payouts.map((p) => ({ lease_id: leaseId, period: String(period),
-        provider_id: p.providerId, token_account: accounts.get(p.providerId)!.toBase58(), seconds: p.seconds, gross: p.amount })), config);
+        provider_id: p.providerId, token_account: accounts.get(p.providerId)!.toBase58(), seconds: p.seconds, gross: p.amount })), lease);
       const digest = request.receiptsDigest.toLowerCase();
       const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, [await instruction(escrow, config, digest, payouts)]);
       const settlement = { lease_id: leaseId, period: String(period), kind: request.kind, receipts_digest: digest, ...totals };

@@ -20,7 +20,7 @@ import { deliver, type Delivery, type SignedTransaction } from '../infra/solana/
 import { runWriteAhead, type WriteAheadEffect } from '../infra/solana/write-ahead';
 import type { CloseEscrowRecord, EscrowActivities, OpenEscrowInput, SettlePeriodInput, SettlementRecord } from './contracts';
 import { asActivityFailure, escrowContext, type EscrowActivityDeps, type EscrowContext } from './escrow-context';
-import { openEffect, topUpEffect } from './escrow-deposit.effect';
+import { checkOpenedTerms, openEffect, topUpEffect } from './escrow-deposit.effect';
 import { settlementEffect } from './escrow-settlement.effect';
 
 export type { EscrowActivityDeps } from './escrow-context';
@@ -59,6 +59,7 @@ export function createEscrowActivities(deps: EscrowActivityDeps): EscrowActiviti
   return {
     async openEscrow(input) {
       const escrow = await run(() => openEffect(ctx, input));
+      await checkOpenedTerms(ctx, escrow, input).catch(asActivityFailure);
       return { address: escrow.address, deposited: escrow.deposited };
     },
 

@@ -66,6 +66,7 @@ async function lifecycle(): Promise<Row[]> {
   const before = h.svm.getClock().unixTimestamp;
   const open = h.client.openLease({
     customer: m.customer.publicKey,
+    settlementAuthority: m.authority.publicKey,
     leaseId: '00000000-0000-4000-8000-000000000001',
     mint: m.mint,
     customerToken: m.customerToken,
@@ -73,11 +74,11 @@ async function lifecycle(): Promise<Row[]> {
     durationSeconds: 600n,
     deposit: 100_000_000n,
   });
-  record('open_lease', await h.ok(open, [m.customer]));
+  record('open_lease', await h.ok(open, [m.customer, m.authority]));
   const lease = h.client.leaseAddress('00000000-0000-4000-8000-000000000001');
   const vault = h.client.vaultAddress(lease);
   const l = { leaseId: '', lease, vault, deposit: 100_000_000n, ratePerSecond: 50_000n, durationSeconds: 600n };
-  record('top_up', await h.ok(topUp(h, l, m.customer, m.customerToken, 1_000_000n), [m.customer]));
+  record('top_up', await h.ok(topUp(h, m, l, m.customer, m.customerToken, 1_000_000n), [m.customer, m.authority]));
   h.setTime(before + 60n);
   const amounts = [100_000n, 100_001n, 100_002n, 100_003n];
   record('close_lease, 4 providers', await h.ok(h.client.closeLease(closing(m, l, 1n, amounts)), [m.authority]));
@@ -95,7 +96,8 @@ function render(rows: Row[]): string {
     '# lease_escrow compute units',
     '',
     'Measured in LiteSVM (npm `litesvm` 0.8) running `target/deploy/lease_escrow.so`, each instruction alone in a',
-    'transaction signed by one key. Settlements pay every provider a non-zero net amount, the treasury its fee',
+    'transaction signed by one key, but open_lease and top_up, signed by two: the customer and the settlement',
+    'authority, who co-signs them. Settlements pay every provider a non-zero net amount, the treasury its fee',
     'share and burn the rest, so every token transfer is made. The budget of a transaction is 200,000 units per',
     `instruction by default (1,400,000 at most); a transaction is at most ${PACKET_BYTES} bytes.`,
     '',

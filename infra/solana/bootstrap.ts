@@ -6,7 +6,8 @@
  * Keys live under `<dataDir>/keys/` in the Solana CLI format; the addresses go to `<dataDir>/solana.json`.
  *
  * Economics chosen for the demo: a 5 % fee on every payout (500 bps), a fifth of it burned (2,000 bps of the
- * fee), so a provider gets 95 %, the treasury 4 %, and 1 % is burned; a customer may reclaim 60 s after expiry.
+ * fee), so a provider gets 95 %, the treasury 4 %, and 1 % is burned; a customer may reclaim its deposit alone
+ * two hours after the lease's end, the shortest grace the program accepts (MIN_RECLAIM_GRACE_SECONDS).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,7 +29,7 @@ import {
   type PublicKey,
   type TransactionInstruction,
 } from '@solana/web3.js';
-import { EscrowClient, LEASE_ESCROW_PROGRAM_ID } from './escrow-client';
+import { EscrowClient, LEASE_ESCROW_PROGRAM_ID, MIN_RECLAIM_GRACE_SECONDS } from './escrow-client';
 import { loadOrCreateKeypair } from './chain-node/keypair-file';
 
 export const PAYMENT_DECIMALS = 6;
@@ -107,7 +108,7 @@ export async function bootstrapSolana(options: BootstrapOptions): Promise<Solana
   }
 
   const settings = { feeBps: options.feeBps ?? 500, burnBps: options.burnBps ?? 2_000,
-    reclaimGraceSeconds: options.reclaimGraceSeconds ?? 60n };
+    reclaimGraceSeconds: options.reclaimGraceSeconds ?? MIN_RECLAIM_GRACE_SECONDS };
   const existing = await client.fetchConfig();
   if (existing === null) {
     await send([await client.initializeConfig({ admin: admin.publicKey, mint: mint.publicKey, treasury,

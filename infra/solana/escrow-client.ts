@@ -21,7 +21,15 @@ export const MAX_PAYOUTS = 16;
 export const BPS_DENOMINATOR = 10_000n;
 /** Byte offset of `Lease.customer`, for `getProgramAccounts` memcmp filters. */
 export const LEASE_CUSTOMER_OFFSET = 24;
-export const LEASE_ACCOUNT_SIZE = 243;
+export const LEASE_ACCOUNT_SIZE = 247;
+/** The shortest reclaim grace the program accepts in its Config (economics.rs says why), from the IDL. */
+export const MIN_RECLAIM_GRACE_SECONDS = idlConstant('MIN_RECLAIM_GRACE_SECONDS');
+
+function idlConstant(name: string): bigint {
+  const value = LEASE_ESCROW_IDL.constants?.find((c) => c.name === name)?.value;
+  if (value === undefined) throw new Error(`the lease_escrow IDL has no constant ${name}`);
+  return BigInt(value);
+}
 
 export type EscrowLeaseStatus = 'open' | 'closed' | 'reclaimed';
 
@@ -51,6 +59,10 @@ export interface EscrowLease {
   startTime: bigint;
   durationSeconds: bigint;
   reclaimGraceSeconds: bigint;
+  /** The Config's fee share when the lease opened; every settlement of this lease splits with it. */
+  feeBps: number;
+  /** The Config's burn share (of the fee) when the lease opened. */
+  burnBps: number;
   /** 0 until the first settlement; periods are numbered from 1. */
   lastPeriod: bigint;
   lastSettledAt: bigint;
@@ -79,7 +91,7 @@ export interface FeeSplit {
   toBurn: bigint;
 }
 
-/** The program's split of one payout (economics.rs `fee_split`), for ledgers that must agree to the unit. */
+/** The program's split of one payout (economics.rs `fee_split`) at its Lease's shares, for ledgers that must agree to the unit. */
 export function feeSplit(gross: bigint, feeBps: number, burnBps: number): FeeSplit {
   const fee = (gross * BigInt(feeBps)) / BPS_DENOMINATOR;
   const toBurn = (fee * BigInt(burnBps)) / BPS_DENOMINATOR;
@@ -178,9 +190,10 @@ export class EscrowClient {
       .instruction();
   }
 
-  /** `maxRatePerSecond` caps cumulative payouts at rate × seconds since the lease opened. */
+  /** Payouts are capped at `maxRatePerSecond` × (min(now, end) − open). Signed by the customer and the settlement authority. */
   openLease(p: {
     customer: PublicKey;
+    settlementAuthority: PublicKey;
     leaseId: string | Uint8Array;
     mint: PublicKey;
     customerToken: PublicKey;
@@ -190,22 +203,25 @@ export class EscrowClient {
   }): Promise<TransactionInstruction> {
     const lease = this.leaseAddress(p.leaseId);
     const args = [Array.from(leaseIdBytes(p.leaseId)), bn(p.maxRatePerSecond), bn(p.durationSeconds), bn(p.deposit)];
-    const accounts = { customer: p.customer, config: this.configAddress, lease, vault: this.vaultAddress(lease) };
+    const accounts = { customer: p.customer, settlementAuthority: p.settlementAuthority, config: this.configAddress, lease,
+      vault: this.vaultAddress(lease) };
     const programs = { tokenProgram: TOKEN_PROGRAM_ID, systemProgram: SystemProgram.programId };
     return this.method('openLease')(...args)
       .accountsStrict({ ...accounts, mint: p.mint, customerToken: p.customerToken, ...programs })
       .instruction();
   }
 
-  /** Anyone may top up; only the customer may also extend (`extendSeconds` > 0). */
+  /** Anyone may top up, with the settlement authority co-signing; only the customer may also extend (`extendSeconds` > 0). */
   topUp(p: {
     payer: PublicKey;
+    settlementAuthority: PublicKey;
     lease: PublicKey;
     payerToken: PublicKey;
     amount: bigint;
     extendSeconds?: bigint;
   }): Promise<TransactionInstruction> {
-    const accounts = { payer: p.payer, lease: p.lease, vault: this.vaultAddress(p.lease), payerToken: p.payerToken };
+    const accounts = { payer: p.payer, settlementAuthority: p.settlementAuthority, config: this.configAddress, lease: p.lease,
+      vault: this.vaultAddress(p.lease), payerToken: p.payerToken };
     return this.method('topUp')(bn(p.amount), bn(p.extendSeconds ?? 0n))
       .accountsStrict({ ...accounts, tokenProgram: TOKEN_PROGRAM_ID })
       .instruction();

@@ -78,6 +78,32 @@ pub fn elapsed_seconds(start_time: i64, now: i64) -> u64 {
     }
 }
 
+/// The seconds a settlement may pay for: since the start, but never past the end (`start + duration`). A
+/// settlement made after the end pays for the lease's time, not for the wait, so the rest of the deposit is
+/// the customer's whenever it is closed.
+pub fn payable_seconds(start_time: i64, duration_seconds: u64, now: i64) -> u64 {
+    let elapsed = elapsed_seconds(start_time, now);
+    if elapsed < duration_seconds {
+        elapsed
+    } else {
+        duration_seconds
+    }
+}
+
+/// The shortest reclaim grace a Config may hold. A customer may take its deposit back alone from
+/// `start + duration + grace`, so the grace must outlast everything that can stand between the lease's
+/// end on-chain and the engine's close that pays the last period: the engine's own end trails the chain's by
+/// the bring-up (its clock starts when the containers run, after the open), its last period lasts up to a
+/// settlement period (at most an hour, the bound of SETTLEMENT_PERIOD_SECONDS), and the close itself may
+/// take several blockhash lifetimes, activity retries and a control worker's restart. One hour for the first
+/// two and one for the close: a constant rather than a Config value derived from the period, because the
+/// program cannot see the engine's settings, and a floor the admin cannot lower is the point.
+pub const MIN_RECLAIM_GRACE_SECONDS: u64 = 7_200;
+
+pub fn valid_grace(reclaim_grace_seconds: u64) -> bool {
+    reclaim_grace_seconds >= MIN_RECLAIM_GRACE_SECONDS
+}
+
 /// When the customer may take the rest back alone. Saturates: a far-off date is as good as never.
 pub fn reclaimable_at(start_time: i64, duration_seconds: u64, grace_seconds: u64) -> i64 {
     let wait = i64::try_from(duration_seconds.saturating_add(grace_seconds)).unwrap_or(i64::MAX);
@@ -89,17 +115,23 @@ pub fn spent(paid_to_providers: u64, fees: u64, burned: u64) -> Result<u64, Escr
     paid_to_providers.checked_add(fees).and_then(|s| s.checked_add(burned)).ok_or(EscrowError::ArithmeticOverflow)
 }
 
-/// The cumulative-spend rule of DESIGN §4: never more than the deposit, never faster than the max rate.
+/// The cumulative-spend rule of DESIGN §4: never more than the deposit; never more than the max rate for the
+/// whole lease, `rate × duration` (`LeaseEndExceeded`: no waiting makes it payable); and never faster than the
+/// max rate, `rate × payable_seconds` (`RateExceeded`: it may be payable later, until the end).
 pub fn check_settlement(
     spent_after: u64,
     deposited: u64,
     rate_per_second: u64,
-    elapsed_seconds: u64,
+    payable_seconds: u64,
+    duration_seconds: u64,
 ) -> Result<(), EscrowError> {
     if spent_after > deposited {
         return Err(EscrowError::DepositExceeded);
     }
-    if !within_rate(spent_after, rate_per_second, elapsed_seconds) {
+    if !within_rate(spent_after, rate_per_second, duration_seconds) {
+        return Err(EscrowError::LeaseEndExceeded);
+    }
+    if !within_rate(spent_after, rate_per_second, payable_seconds) {
         return Err(EscrowError::RateExceeded);
     }
     Ok(())
@@ -219,11 +251,57 @@ mod tests {
 
     #[test]
     fn settlement_stays_under_deposit_and_rate() {
-        assert_eq!(check_settlement(600, 1_000, 10, 60), Ok(()));
-        assert_eq!(check_settlement(601, 1_000, 10, 60), Err(EscrowError::RateExceeded));
-        assert_eq!(check_settlement(1_001, 1_000, 1_000, 60), Err(EscrowError::DepositExceeded));
-        assert_eq!(check_settlement(1, 1_000, 10, 0), Err(EscrowError::RateExceeded));
-        assert_eq!(check_settlement(0, 0, 0, 0), Ok(()));
+        assert_eq!(check_settlement(600, 1_000, 10, 60, 100), Ok(()));
+        assert_eq!(check_settlement(601, 1_000, 10, 60, 100), Err(EscrowError::RateExceeded));
+        assert_eq!(check_settlement(1_001, 1_000, 1_000, 60, 100), Err(EscrowError::DepositExceeded));
+        assert_eq!(check_settlement(1, 1_000, 10, 0, 100), Err(EscrowError::RateExceeded));
+        assert_eq!(check_settlement(0, 0, 0, 0, 0), Ok(()));
+    }
+
+    #[test]
+    fn payable_time_stops_at_the_lease_end() {
+        assert_eq!(payable_seconds(100, 600, 160), 60);
+        assert_eq!(payable_seconds(100, 600, 700), 600);
+        assert_eq!(payable_seconds(100, 600, 1_000_000), 600);
+        assert_eq!(payable_seconds(100, 600, 40), 0);
+        assert_eq!(payable_seconds(i64::MIN, u64::MAX, i64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn after_the_end_only_the_lease_time_is_payable() {
+        // A 600 s lease at 10 per second with a deposit of 10_000, settled long after its end: 6_000 at most.
+        let (start, duration, rate, deposit) = (1_000, 600, 10, 10_000);
+        let late = payable_seconds(start, duration, start + 5_000);
+        assert_eq!(check_settlement(6_000, deposit, rate, late, duration), Ok(()));
+        assert_eq!(check_settlement(6_001, deposit, rate, late, duration), Err(EscrowError::LeaseEndExceeded));
+        assert_eq!(check_settlement(deposit, deposit, rate, late, duration), Err(EscrowError::LeaseEndExceeded));
+        // Before the end, more than the whole lease can ever pay is refused as such, not as "too early".
+        let early = payable_seconds(start, duration, start + 60);
+        assert_eq!(check_settlement(601, deposit, rate, early, duration), Err(EscrowError::RateExceeded));
+        assert_eq!(check_settlement(6_001, deposit, rate, early, duration), Err(EscrowError::LeaseEndExceeded));
+    }
+
+    /// The IDL's `constants` are the program's, so a client reads the grace floor and the payout limit there.
+    #[test]
+    fn idl_constants_are_the_programs() {
+        let idl: serde_json::Value =
+            serde_json::from_str(include_str!("../idl/lease_escrow.json")).expect("IDL is JSON");
+        let constant = |name: &str| -> u64 {
+            let entry = idl["constants"].as_array().unwrap().iter().find(|c| c["name"] == name);
+            entry.unwrap_or_else(|| panic!("constant {name} is in the IDL"))["value"].as_str().unwrap().parse().unwrap()
+        };
+        assert_eq!(constant("MAX_PAYOUTS"), MAX_PAYOUTS as u64);
+        assert_eq!(constant("BPS_DENOMINATOR"), BPS_DENOMINATOR);
+        assert_eq!(constant("MIN_RECLAIM_GRACE_SECONDS"), MIN_RECLAIM_GRACE_SECONDS);
+    }
+
+    #[test]
+    fn the_grace_has_a_floor() {
+        assert!(!valid_grace(0));
+        assert!(!valid_grace(60));
+        assert!(!valid_grace(MIN_RECLAIM_GRACE_SECONDS - 1));
+        assert!(valid_grace(MIN_RECLAIM_GRACE_SECONDS));
+        assert!(valid_grace(u64::MAX));
     }
 
     #[test]

@@ -85,6 +85,8 @@ named_errors! {
         InvalidRate = 6027: "The max rate per second must be positive",
         VaultBalanceMismatch = 6028: "The vault holds less than the lease's unspent deposit",
         NotWritable = 6029: "An account the instruction writes is not marked writable",
+        LeaseEndExceeded = 6030: "Payouts would exceed the max rate times the lease's duration: no time after its end is payable",
+        GraceTooShort = 6031: "The reclaim grace is shorter than the program's minimum",
     }
 }
 

@@ -64,7 +64,9 @@ pub fn lease_opened(lease_address: &Address, lease: &Lease, reclaimable_at: i64)
         w.u64(lease.deposited)?;
         w.u64(lease.duration_seconds)?;
         w.i64(lease.start_time)?;
-        w.i64(reclaimable_at)
+        w.i64(reclaimable_at)?;
+        w.u16(lease.fee_bps)?;
+        w.u16(lease.burn_bps)
     })
 }
 

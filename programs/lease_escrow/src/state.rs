@@ -28,9 +28,11 @@ pub struct Config {
     pub mint: Address,
     /// A token account of `mint` that receives the non-burned part of every fee.
     pub treasury: Address,
+    /// Fee and burn shares, copied into each lease when it opens (a later change reaches new leases only).
     pub fee_bps: u16,
     pub burn_bps: u16,
-    /// Copied into each lease when it opens, so a later change never moves an open lease's reclaim date.
+    /// Copied into each lease when it opens, so a later change never moves an open lease's reclaim date. At
+    /// least `MIN_RECLAIM_GRACE_SECONDS`.
     pub reclaim_grace_seconds: u64,
     pub bump: u8,
 }
@@ -111,6 +113,10 @@ pub struct Lease {
     pub start_time: i64,
     pub duration_seconds: u64,
     pub reclaim_grace_seconds: u64,
+    /// The Config's fee and burn shares when the lease opened: every settlement of this lease splits with
+    /// them, so an `update_config` never changes the terms of a lease already open.
+    pub fee_bps: u16,
+    pub burn_bps: u16,
     /// 0 until the first settlement; periods are numbered from 1 and each settlement's must be greater.
     pub last_period: u64,
     pub last_settled_at: i64,
@@ -124,7 +130,7 @@ pub struct Lease {
 impl Lease {
     pub const SEED: &'static [u8] = b"lease";
     pub const VAULT_SEED: &'static [u8] = b"vault";
-    pub const LEN: usize = 8 + 16 + 32 * 3 + 8 * 11 + 1 + 32 + 1 + 1;
+    pub const LEN: usize = 8 + 16 + 32 * 3 + 8 * 11 + 2 + 2 + 1 + 32 + 1 + 1;
     /// Byte offset of `customer`, for `getProgramAccounts` memcmp filters.
     pub const CUSTOMER_OFFSET: usize = 8 + 16;
 
@@ -150,6 +156,8 @@ impl Lease {
             start_time: r.i64()?,
             duration_seconds: r.u64()?,
             reclaim_grace_seconds: r.u64()?,
+            fee_bps: r.u16()?,
+            burn_bps: r.u16()?,
             last_period: r.u64()?,
             last_settled_at: r.i64()?,
             status: LeaseStatus::from_u8(r.u8()?)?,
@@ -174,6 +182,8 @@ impl Lease {
         w.i64(self.start_time)?;
         w.u64(self.duration_seconds)?;
         w.u64(self.reclaim_grace_seconds)?;
+        w.u16(self.fee_bps)?;
+        w.u16(self.burn_bps)?;
         w.u64(self.last_period)?;
         w.i64(self.last_settled_at)?;
         w.u8(self.status as u8)?;
@@ -206,6 +216,8 @@ mod tests {
             start_time: -10,
             duration_seconds: 11,
             reclaim_grace_seconds: 12,
+            fee_bps: 250,
+            burn_bps: 4_000,
             last_period: 13,
             last_settled_at: 14,
             status: LeaseStatus::Reclaimed,

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Connection, PublicKey, sendAndConfirmTransaction, Transaction } from '@solana/web3.js';
 import { bootstrapSolana } from '../../../infra/solana/bootstrap';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
@@ -40,12 +41,13 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   const connection = new Connection(running.rpcUrl, 'confirmed');
   const client = new EscrowClient(connection);
   const customer = readKeypair(solana.customers[0]!.keypairPath);
+  const authority = readKeypair(path.join(solana.keysDir, 'settlement-authority.json'));
   const customerToken = new PublicKey(solana.customers[0]!.tokenAccount);
   const leaseId = randomUUID();
-  const open = await client.openLease({ customer: customer.publicKey, leaseId, mint: new PublicKey(solana.mint),
-    customerToken, maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit: 250n * TOKEN });
+  const open = await client.openLease({ customer: customer.publicKey, settlementAuthority: authority.publicKey, leaseId,
+    mint: new PublicKey(solana.mint), customerToken, maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit: 250n * TOKEN });
 
-  const { wire, blockhash, lastValidBlockHeight } = await signedWire(connection, [open], [customer]);
+  const { wire, blockhash, lastValidBlockHeight } = await signedWire(connection, [open], [customer, authority]);
   const started = performance.now();
   const signature = await connection.sendRawTransaction(wire);
   await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, 'confirmed');
@@ -72,9 +74,9 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe((9_750n * TOKEN).toString());
 
   // The restarted node runs the program, and bootstrap finds everything in place.
-  const topUp = await client.topUp({ payer: customer.publicKey, lease: client.leaseAddress(leaseId),
-    payerToken: customerToken, amount: 5n * TOKEN });
-  await sendAndConfirmTransaction(connection, new Transaction().add(topUp), [customer]);
+  const topUp = await client.topUp({ payer: customer.publicKey, settlementAuthority: authority.publicKey,
+    lease: client.leaseAddress(leaseId), payerToken: customerToken, amount: 5n * TOKEN });
+  await sendAndConfirmTransaction(connection, new Transaction().add(topUp), [customer, authority]);
   expect((await client.fetchLease(client.leaseAddress(leaseId)))!.deposited).toBe(255n * TOKEN);
   const count = await connection.getTransactionCount();
   expect(await bootstrapSolana({ rpcUrl: running.rpcUrl, dataDir })).toEqual(solana);

@@ -30,6 +30,7 @@ import {
   LEASE_ACCOUNT_SIZE,
   LEASE_CUSTOMER_OFFSET,
   LEASE_ESCROW_IDL,
+  MIN_RECLAIM_GRACE_SECONDS,
 } from '../../../infra/solana/escrow-client';
 import { buildProgram } from '../program/escrow-harness';
 import { rawRpc, rpc, signedWire, tempDataDir, type RpcResponse } from './chain-node-fixtures';
@@ -41,6 +42,8 @@ let solana: SolanaBootstrap;
 let connection: Connection;
 let client: EscrowClient;
 let customer: Keypair;
+/** Co-signs every open_lease, as the engine's control worker does. */
+let authority: Keypair;
 let customerToken: PublicKey;
 let mint: PublicKey;
 
@@ -52,6 +55,7 @@ beforeAll(async () => {
   connection = new Connection(node.rpcUrl, 'confirmed');
   client = new EscrowClient(connection);
   customer = readKeypair(solana.customers[0]!.keypairPath);
+  authority = readKeypair(path.join(solana.keysDir, 'settlement-authority.json'));
   customerToken = new PublicKey(solana.customers[0]!.tokenAccount);
   mint = new PublicKey(solana.mint);
 });
@@ -62,13 +66,13 @@ afterAll(async () => {
 });
 
 const openLeaseIx = (leaseId: string, deposit: bigint) =>
-  client.openLease({ customer: customer.publicKey, leaseId, mint, customerToken, maxRatePerSecond: 50_000n,
-    durationSeconds: 3_600n, deposit });
+  client.openLease({ customer: customer.publicKey, settlementAuthority: authority.publicKey, leaseId, mint, customerToken,
+    maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit });
 
 describe('local chain node', () => {
   test('bootstrap sets up the market once; running it again changes nothing', async () => {
     const config = await client.fetchConfig();
-    expect(config).toMatchObject({ feeBps: 500, burnBps: 2_000, reclaimGraceSeconds: 60n });
+    expect(config).toMatchObject({ feeBps: 500, burnBps: 2_000, reclaimGraceSeconds: MIN_RECLAIM_GRACE_SECONDS });
     expect(config!.mint.toBase58()).toBe(solana.mint);
     expect(config!.treasury.toBase58()).toBe(solana.treasury);
     expect(config!.settlementAuthority.toBase58()).toBe(solana.settlementAuthority);
@@ -100,7 +104,7 @@ describe('local chain node', () => {
   test('a lease opened with sendAndConfirmTransaction is found by memcmp, with its balance and events', async () => {
     const leaseId = randomUUID();
     const signature = await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId,
-      100n * TOKEN)), [customer]);
+      100n * TOKEN)), [customer, authority]);
     const lease = client.leaseAddress(leaseId);
 
     const filters = (owner: PublicKey) => [{ dataSize: LEASE_ACCOUNT_SIZE },
@@ -118,7 +122,7 @@ describe('local chain node', () => {
 
     const tx = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
     expect(tx?.meta?.err).toBeNull();
-    expect(tx?.meta?.fee).toBe(5_000);
+    expect(tx?.meta?.fee).toBe(10_000); // two signatures: the customer and the settlement authority
     const events = client.parseEvents(tx!.meta!.logMessages!);
     expect(events.map((e) => e.name)).toEqual(['leaseOpened']);
     expect(String(events[0]!.data.deposit)).toBe((100n * TOKEN).toString());
@@ -130,14 +134,14 @@ describe('local chain node', () => {
 
   test('a refused preflight is error -32002 with err and logs, which Anchor turns into the named error', async () => {
     const ix = await openLeaseIx(randomUUID(), 0n);
-    const error = await sendAndConfirmTransaction(connection, new Transaction().add(ix), [customer]).catch((e) => e);
+    const error = await sendAndConfirmTransaction(connection, new Transaction().add(ix), [authority, customer]).catch((e) => e);
     expect(error).toBeInstanceOf(SendTransactionError);
     expect((error as SendTransactionError).logs?.join('\n')).toContain(`Program ${client.programId.toBase58()} failed`);
     const translated = translateError(error, parseIdlErrors(LEASE_ESCROW_IDL));
     expect(translated).toBeInstanceOf(AnchorError);
     expect((translated as AnchorError).error.errorCode).toEqual({ code: 'ZeroAmount', number: 6025 });
 
-    const { wire } = await signedWire(connection, [ix], [customer]);
+    const { wire } = await signedWire(connection, [ix], [authority, customer]);
     const raw = await rpc(node.rpcUrl, 'sendTransaction', [wire.toString('base64'), { encoding: 'base64' }]);
     expect(raw.error?.code).toBe(-32002);
     expect(raw.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
@@ -145,13 +149,14 @@ describe('local chain node', () => {
     const base58 = await rpc(node.rpcUrl, 'sendTransaction', [bs58.encode(wire)]);
     expect(base58.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
 
-    // Without preflight it lands, fails, and costs the fee, as on a cluster; the tokens do not move.
-    const lamports = await connection.getBalance(customer.publicKey);
+    // Without preflight it lands, fails, and costs the fee payer the fee of its two signatures, as on a cluster;
+    // the tokens do not move.
+    const lamports = await connection.getBalance(authority.publicKey);
     const tokens = (await connection.getTokenAccountBalance(customerToken)).value.amount;
     const signature = await connection.sendRawTransaction(wire, { skipPreflight: true });
     const { value: [status] } = await connection.getSignatureStatuses([signature]);
     expect(status?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
-    expect(await connection.getBalance(customer.publicKey)).toBe(lamports - 5_000);
+    expect(await connection.getBalance(authority.publicKey)).toBe(lamports - 10_000);
     expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe(tokens);
   });
 
@@ -222,7 +227,7 @@ describe('local chain node', () => {
     expect(await connection.getSlot()).toBeGreaterThanOrEqual(slot + 2);
 
     const leaseId = randomUUID();
-    await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId, TOKEN)), [customer]);
+    await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId, TOKEN)), [customer, authority]);
     const lease = await client.fetchLease(client.leaseAddress(leaseId));
     expect(Math.abs(Number(lease!.startTime) - Date.now() / 1000)).toBeLessThanOrEqual(2);
   });

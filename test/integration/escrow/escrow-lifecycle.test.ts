@@ -1,17 +1,24 @@
 /**
  * The escrow activities against the real chain node and PostgreSQL: a lease that completes (open, three
- * settlements, close), one that never started, one extended. The money invariant
+ * settlements, close), one that never started, one extended, one whose fee the admin raised mid-lease, and
+ * one found opened on other terms than the engine asked. The money invariant
  * `paidToProviders + fees + burned + refunded = deposited` is checked exactly, on-chain (the Lease account
  * read over JSON-RPC) and in the ledger, together with every token account the money went to.
  */
+import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { PublicKey } from '@solana/web3.js';
 import type { CloseEscrowRecord, SettlementRecord } from '../../../activities/contracts';
+import { termsMismatch, type OpenTerms } from '../../../activities/escrow-deposit.effect';
+import { createEscrowActivities } from '../../../activities/escrow.activities';
 import { amountDue, maxRatePerSecond, periodPayouts, receiptsDigest, type BillingLine } from '../../../domain/billing';
 import { depositFor } from '../../../domain/money';
 import { escrowBooks, listSettlements, providerEarnings } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
 import { customerCanCover } from '../../../infra/solana/customer-balance';
+import { feeSplit, type EscrowLease } from '../../../infra/solana/escrow-client';
+import { deliver, signTransaction } from '../../../infra/solana/transaction-delivery';
 import {
   chainBooksBalance,
   chainSeconds,
@@ -173,4 +180,77 @@ test('customerCanCover names the shortfall before anything is reserved', async (
     .toMatchObject({ ok: false, balance: '5000000', shortfall: '2000001' });
   expect(await customerCanCover(world.connection, world.wallets, 'no-wallet', 1n))
     .toEqual({ ok: false, balance: '0', shortfall: '1', wallet: null });
+});
+
+test('a fee raised mid-lease: the engine splits the next settlement at the lease\'s own shares, as the chain does', async () => {
+  const { leaseId, deposit } = await openLease(1, 600);
+  const admin = readKeypair(path.join(world.boot.keysDir, 'escrow-admin.json'));
+  const setFee = async (feeBps: number, burnBps: number) => {
+    const ix = await world.client.updateConfig({ admin: admin.publicKey, newAdmin: admin.publicKey, treasury: new PublicKey(world.boot.treasury),
+      settlementAuthority: new PublicKey(world.boot.settlementAuthority), feeBps, burnBps, reclaimGraceSeconds: BigInt(world.boot.reclaimGraceSeconds) });
+    expect((await deliver(world.connection, await signTransaction(world.connection, admin, [ix]))).outcome).toBe('confirmed');
+  };
+  await setFee(3_000, 5_000);
+  try {
+    // A control worker started after the update: its cached Config has the new fee, the lease does not.
+    const activities = createEscrowActivities(world.deps);
+    const [provider] = (await providers(world, 1)) as [string];
+    await chainSeconds(1);
+    const gross = 20_000n;
+    const settled = await activities.settlePeriod({ leaseId, period: 1, payouts: [{ providerId: provider, amount: gross.toString(), seconds: 1 }],
+      receiptsDigest: digestOf(1) });
+    const atOpen = feeSplit(gross, world.boot.feeBps, world.boot.burnBps);
+    expect(atOpen).not.toEqual(feeSplit(gross, 3_000, 5_000));
+    expect(settled.payouts[0]).toMatchObject({ gross: gross.toString(), net: atOpen.toProvider.toString(), fee: atOpen.toTreasury.toString(),
+      burn: atOpen.toBurn.toString() });
+    const close = await activities.closeEscrow({ leaseId, period: 2, payouts: [], receiptsDigest: digestOf(2) });
+    const lease = await leaseOnChain(world, leaseId);
+    expect(lease).toMatchObject({ feeBps: world.boot.feeBps, burnBps: world.boot.burnBps, paidToProviders: atOpen.toProvider, fees: atOpen.toTreasury,
+      burned: atOpen.toBurn, refunded: deposit - gross });
+    expect(close.refunded).toBe((deposit - gross).toString());
+    expect(await tokenBalance(world, (await payoutAccountOf(world, provider))!)).toBe(atOpen.toProvider);
+    expect(await escrowBooks(world.fresh.db, leaseId)).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(),
+      fees: lease.fees.toString(), burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod: 2 });
+  } finally {
+    await setFee(world.boot.feeBps, world.boot.burnBps);
+  }
+});
+
+test('an escrow opened on other terms than the engine asked is a final failure naming the field; the refund gives it all back', async () => {
+  const { customerId, wallet, tokenAccount } = await fundedCustomer(world, 2_000_000_000n);
+  const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, 600);
+  const deposit = depositFor(MAX_PRICE, 1, 600);
+  const rate = maxRatePerSecond(MAX_PRICE, 1);
+  const input = { leaseId, customerId, deposit: deposit.toString(), maxRatePerSecond: rate.toString(), durationSeconds: 600 };
+  // Opened first at a rate of 1 by whoever else holds the authority's key (a second engine, a bug): the program
+  // no longer lets the customer do it alone.
+  const ix = await world.client.openLease({ customer: wallet.publicKey, settlementAuthority: world.deps.settlementAuthority.publicKey, leaseId,
+    mint: new PublicKey(world.boot.mint), customerToken: tokenAccount, maxRatePerSecond: 1n, durationSeconds: 600n, deposit });
+  const tx = await signTransaction(world.connection, world.deps.settlementAuthority, [ix], [wallet]);
+  expect((await deliver(world.connection, tx)).outcome).toBe('confirmed');
+
+  const refused = { type: 'EscrowTermsMismatchError', nonRetryable: true,
+    message: `the Lease account of lease ${leaseId} has max_rate_per_second 1, not the ${rate} the engine asked for` };
+  await expect(world.activities.openEscrow(input)).rejects.toMatchObject(refused);
+  // A retry never reports it open either.
+  await expect(world.activities.openEscrow(input)).rejects.toMatchObject(refused);
+
+  // What the workflow does next: refund the failed start.
+  const refund = await world.activities.refundUnstartedEscrow({ leaseId });
+  expect(refund).toMatchObject({ kind: 'close', gross: '0', refunded: deposit.toString() });
+  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n);
+  const lease = await leaseOnChain(world, leaseId);
+  expect(lease).toMatchObject({ status: 'closed', refunded: deposit });
+  expect(chainBooksBalance(lease)).toBe(0n);
+});
+
+test('termsMismatch names the first of the Lease account\'s terms that differs', () => {
+  const asked: OpenTerms = { customer: new PublicKey(7).toBase58(), mint: new PublicKey(8).toBase58(), max_rate_per_second: 27_778n,
+    duration_seconds: 600n, deposited: 16_666_667n };
+  const lease = { customer: new PublicKey(7), mint: new PublicKey(8), maxRatePerSecond: 27_778n, durationSeconds: 600n,
+    deposited: 16_666_667n } as EscrowLease;
+  expect(termsMismatch(lease, asked)).toBeNull();
+  const changes: [keyof OpenTerms, Partial<EscrowLease>][] = [['customer', { customer: new PublicKey(9) }], ['mint', { mint: new PublicKey(9) }],
+    ['max_rate_per_second', { maxRatePerSecond: 1n }], ['duration_seconds', { durationSeconds: 601n }], ['deposited', { deposited: 1n }]];
+  for (const [field, change] of changes) expect(termsMismatch({ ...lease, ...change }, asked)?.field).toBe(field);
 });

@@ -4,11 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TransactionInstruction, type Keypair, type PublicKey } from '@solana/web3.js';
+import { MIN_RECLAIM_GRACE_SECONDS } from '../../../infra/solana/escrow-client';
 import type { EscrowHarness } from './escrow-harness';
 
 export const FEE_BPS = 250; // 2.5 %
 export const BURN_BPS = 4_000; // 40 % of the fee
-export const GRACE_SECONDS = 3_600n;
+/** The shortest grace the program accepts. */
+export const GRACE_SECONDS = MIN_RECLAIM_GRACE_SECONDS;
 export const TOKEN = 1_000_000n; // one token in base units
 
 export interface Provider {
@@ -61,7 +63,7 @@ export interface OpenedLease {
   durationSeconds: bigint;
 }
 
-/** Defaults: 100 tokens deposited, at most 0.05 token per second, for 3600 s. */
+/** Defaults: 100 tokens deposited, at most 0.05 token per second, for 3600 s; co-signed by the settlement authority. */
 export async function openLease(
   h: EscrowHarness,
   m: Market,
@@ -74,6 +76,7 @@ export async function openLease(
   await h.ok(
     h.client.openLease({
       customer: m.customer.publicKey,
+      settlementAuthority: m.authority.publicKey,
       leaseId,
       mint: m.mint,
       customerToken: m.customerToken,
@@ -81,7 +84,7 @@ export async function openLease(
       durationSeconds,
       deposit,
     }),
-    [m.customer],
+    [m.customer, m.authority],
   );
   const lease = h.client.leaseAddress(leaseId);
   return { leaseId, lease, vault: h.client.vaultAddress(lease), deposit, ratePerSecond, durationSeconds };
@@ -133,14 +136,16 @@ export function closing(m: Market, l: OpenedLease, period: bigint, amounts: bigi
   return { ...settlement(m, l, period, amounts), customer: m.customer.publicKey, customerToken: m.customerToken };
 }
 
-/** top_up() by `payer` from its token account. */
+/** top_up() by `payer` from its token account, co-signed by `m`'s settlement authority (sign with both). */
 export function topUp(
   h: EscrowHarness,
+  m: Market,
   l: OpenedLease,
   payer: Keypair,
   payerToken: PublicKey,
   amount: bigint,
   extendSeconds = 0n,
 ) {
-  return h.client.topUp({ payer: payer.publicKey, lease: l.lease, payerToken, amount, extendSeconds });
+  const settlementAuthority = m.authority.publicKey;
+  return h.client.topUp({ payer: payer.publicKey, settlementAuthority, lease: l.lease, payerToken, amount, extendSeconds });
 }

@@ -51,7 +51,7 @@ describe('lease_escrow happy paths', () => {
       settlementAuthority: newAuthority.publicKey,
       feeBps: 100,
       burnBps: 10_000,
-      reclaimGraceSeconds: 60n,
+      reclaimGraceSeconds: GRACE_SECONDS * 2n,
     };
     const result = await h.ok(h.client.updateConfig(update), [m.admin]);
     const updated = h.client.decodeConfig(h.data(h.client.configAddress));
@@ -60,7 +60,7 @@ describe('lease_escrow happy paths', () => {
       newTreasury,
       100,
       10_000,
-      60n,
+      GRACE_SECONDS * 2n,
     ]);
     expect(updated.mint).toEqual(m.mint);
     expect(result.events.map((e) => e.name)).toEqual(['configUpdated']);
@@ -86,6 +86,8 @@ describe('lease_escrow happy paths', () => {
       startTime: h.now,
       durationSeconds: 7_200n,
       reclaimGraceSeconds: GRACE_SECONDS,
+      feeBps: FEE_BPS,
+      burnBps: BURN_BPS,
       lastPeriod: 0n,
       status: 'open',
     });
@@ -100,24 +102,25 @@ describe('lease_escrow happy paths', () => {
     const vault = h.client.vaultAddress(lease);
     h.svm.airdrop(lease, 1_000n);
     h.svm.airdrop(vault, 10_000_000n);
-    const open = { customer: m.customer.publicKey, leaseId, mint: m.mint, customerToken: m.customerToken };
+    const open = { customer: m.customer.publicKey, settlementAuthority: m.authority.publicKey, leaseId, mint: m.mint,
+      customerToken: m.customerToken };
     const terms = { maxRatePerSecond: 1n, durationSeconds: 60n, deposit: TOKEN };
-    await h.ok(h.client.openLease({ ...open, ...terms }), [m.customer]);
+    await h.ok(h.client.openLease({ ...open, ...terms }), [m.customer, m.authority]);
     expect(h.client.decodeLease(h.data(lease)).status).toBe('open');
     expect(h.balance(vault)).toBe(TOKEN);
   });
 
-  test('top_up: the customer adds and extends; anyone else only adds, to the lease named', async () => {
+  test('top_up: the customer adds and extends; anyone else only adds, to the lease named; the authority co-signs', async () => {
     const h = new EscrowHarness();
     const m = await openMarket(h);
     const a = await openLease(h, m);
     const b = await openLease(h, m);
     const bBefore = h.snapshot([b.lease, b.vault]);
 
-    const own = await h.ok(topUp(h, a, m.customer, m.customerToken, 5n * TOKEN, 600n), [m.customer]);
+    const own = await h.ok(topUp(h, m, a, m.customer, m.customerToken, 5n * TOKEN, 600n), [m.customer, m.authority]);
     const friend = h.wallet();
     const friendToken = h.createTokenAccount(m.mint, friend.publicKey, 7n * TOKEN);
-    await h.ok(topUp(h, a, friend, friendToken, 7n * TOKEN), [friend]);
+    await h.ok(topUp(h, m, a, friend, friendToken, 7n * TOKEN), [friend, m.authority]);
 
     const lease = h.client.decodeLease(h.data(a.lease));
     expect(lease.deposited).toBe(a.deposit + 12n * TOKEN);

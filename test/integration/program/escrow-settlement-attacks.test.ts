@@ -5,9 +5,14 @@
  */
 import { BN } from '@coral-xyz/anchor';
 import { PublicKey, SystemProgram, TransactionInstruction, type Keypair } from '@solana/web3.js';
+import { feeSplit } from '../../../infra/solana/escrow-client';
 import { EscrowHarness, buildProgram } from './escrow-harness';
 import {
+  BURN_BPS,
+  FEE_BPS,
+  GRACE_SECONDS,
   TOKEN,
+  closing,
   openLease,
   openMarket,
   settlement,
@@ -143,6 +148,79 @@ describe('settle refuses', () => {
   test('a settlement after the lease closed', async () => {
     await h.ok(close(1n, [1_000n]), [m.authority]);
     expect(await refused(settle(2n, [1_000n]))).toBe('LeaseNotOpen');
+  });
+});
+
+describe('after the lease ends', () => {
+  // 600 s at most 10_000 base units a second: 6_000_000 payable in all, from a deposit of 100 tokens.
+  const CAP = 6_000_000n;
+  let short: OpenedLease;
+  beforeEach(async () => {
+    short = await openLease(h, m, { deposit: 100n * TOKEN, ratePerSecond: 10_000n, durationSeconds: 600n });
+    h.advance(600 + 5_000); // long past the end: rate × elapsed would be 56_000_000
+  });
+  const settleShort = (period: bigint, amounts: bigint[]) => h.client.settle(settlement(m, short, period, amounts));
+  const refusedShort = (ix: Promise<TransactionInstruction>) => h.refused(ix, [m.authority], watched(h, m, short));
+
+  test('a settle asking more than max rate × duration is refused, and one of exactly that amount pays', async () => {
+    expect(await refusedShort(settleShort(1n, [CAP + 1n]))).toBe('LeaseEndExceeded');
+    expect(await refusedShort(settleShort(1n, [CAP / 2n, CAP / 2n + 1n]))).toBe('LeaseEndExceeded');
+    expect(await refusedShort(settleShort(1n, [100n * TOKEN]))).toBe('LeaseEndExceeded');
+    await h.ok(settleShort(1n, [CAP / 2n, CAP / 2n]), [m.authority]);
+    expect(await refusedShort(settleShort(2n, [1n]))).toBe('LeaseEndExceeded');
+    const lease = h.client.decodeLease(h.data(short.lease));
+    expect(lease.paidToProviders + lease.fees + lease.burned).toBe(CAP);
+  });
+
+  test('the close pays at most the same cap, and refunds the whole rest of the deposit', async () => {
+    await h.ok(settleShort(1n, [CAP - 1_000n]), [m.authority]);
+    const close = (amounts: bigint[]) => h.client.closeLease(closing(m, short, 2n, amounts));
+    expect(await refusedShort(close([1_001n]))).toBe('LeaseEndExceeded');
+    await h.ok(close([1_000n]), [m.authority]);
+    const lease = h.client.decodeLease(h.data(short.lease));
+    expect(lease).toMatchObject({ status: 'closed', refunded: 100n * TOKEN - CAP });
+    expect(lease.paidToProviders + lease.fees + lease.burned + lease.refunded).toBe(lease.deposited);
+  });
+
+  test('an extension co-signed before the end makes its seconds payable', async () => {
+    const before = await openLease(h, m, { deposit: 100n * TOKEN, ratePerSecond: 10_000n, durationSeconds: 600n });
+    const extend = h.client.topUp({ payer: m.customer.publicKey, settlementAuthority: m.authority.publicKey,
+      lease: before.lease, payerToken: m.customerToken, amount: 1n, extendSeconds: 60n });
+    await h.ok(extend, [m.customer, m.authority]);
+    h.advance(600 + 5_000);
+    const ix = h.client.settle(settlement(m, before, 1n, [CAP + 600_001n]));
+    expect(await h.refused(ix, [m.authority], watched(h, m, before))).toBe('LeaseEndExceeded');
+    await h.ok(h.client.settle(settlement(m, before, 1n, [CAP + 600_000n])), [m.authority]);
+  });
+});
+
+describe('a fee raised mid-lease', () => {
+  test('leaves the open lease at the shares it opened with; a lease opened after the update takes the new ones', async () => {
+    const gross = 1_000_000n;
+    await h.ok(settle(1n, [gross]), [m.authority]);
+    const update = { admin: m.admin.publicKey, treasury: m.treasury, newAdmin: m.admin.publicKey,
+      settlementAuthority: m.authority.publicKey, feeBps: 5_000, burnBps: 0, reclaimGraceSeconds: GRACE_SECONDS };
+    await h.ok(h.client.updateConfig(update), [m.admin]);
+    expect(h.client.decodeConfig(h.data(h.client.configAddress)).feeBps).toBe(5_000);
+
+    const [provider, treasury, supply] = [h.balance(m.providers[0]!.token), h.balance(m.treasury), h.supply(m.mint)];
+    h.advance(60);
+    await h.ok(settle(2n, [gross]), [m.authority]);
+    const old = feeSplit(gross, FEE_BPS, BURN_BPS);
+    expect(h.balance(m.providers[0]!.token) - provider).toBe(old.toProvider);
+    expect(h.balance(m.treasury) - treasury).toBe(old.toTreasury);
+    expect(supply - h.supply(m.mint)).toBe(old.toBurn);
+    await h.ok(h.client.closeLease(closing(m, l, 3n, [gross])), [m.authority]);
+    const lease = h.client.decodeLease(h.data(l.lease));
+    expect([lease.feeBps, lease.burnBps]).toEqual([FEE_BPS, BURN_BPS]);
+    expect([lease.paidToProviders, lease.fees, lease.burned]).toEqual([3n * old.toProvider, 3n * old.toTreasury, 3n * old.toBurn]);
+
+    const later = await openLease(h, m);
+    expect([h.client.decodeLease(h.data(later.lease)).feeBps, h.client.decodeLease(h.data(later.lease)).burnBps]).toEqual([5_000, 0]);
+    h.advance(60);
+    const treasuryBefore = h.balance(m.treasury);
+    await h.ok(h.client.settle(settlement(m, later, 1n, [gross])), [m.authority]);
+    expect(h.balance(m.treasury) - treasuryBefore).toBe(gross / 2n);
   });
 });
 

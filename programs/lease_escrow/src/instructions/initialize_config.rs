@@ -1,5 +1,6 @@
 //! `initialize_config(settlement_authority, fee_bps, burn_bps, reclaim_grace_seconds)`: creates the program's
-//! settings at the PDA `["config"]`; the signer becomes the admin.
+//! settings at the PDA `["config"]`; the signer becomes the admin. The reclaim grace is at least
+//! `MIN_RECLAIM_GRACE_SECONDS` (economics.rs says why), here and in `update_config`.
 //!
 //! Accounts: 0 `admin` [signer, writable: pays the rent], 1 `config` [writable], 2 `mint`, 3 `treasury`,
 //! 4 `system_program`.
@@ -7,7 +8,7 @@
 use pinocchio::{cpi::Seed, error::ProgramError, AccountView, Address, ProgramResult};
 
 use crate::codec::Reader;
-use crate::economics::valid_bps;
+use crate::economics::{valid_bps, valid_grace};
 use crate::error::{AnchorLangError, EscrowError};
 use crate::events;
 use crate::instructions::cpi::NewPdaAccount;
@@ -82,6 +83,9 @@ fn validate_accounts(
     validate::token_account_of(treasury, mint.address())?;
     if !valid_bps(args.fee_bps, args.burn_bps) {
         return Err(EscrowError::InvalidBps.into());
+    }
+    if !valid_grace(args.reclaim_grace_seconds) {
+        return Err(EscrowError::GraceTooShort.into());
     }
     Ok(bump)
 }

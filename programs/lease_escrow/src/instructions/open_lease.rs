@@ -1,8 +1,12 @@
 //! `open_lease(lease_id, max_rate_per_second, duration_seconds, deposit)`: the customer creates the lease at the
-//! PDA `["lease", lease_id]` and its vault at `["vault", lease]`, and moves the deposit into the vault.
+//! PDA `["lease", lease_id]` and its vault at `["vault", lease]`, and moves the deposit into the vault. The
+//! settlement authority co-signs: the terms (rate, duration, deposit) are the engine's, so a customer cannot open
+//! its lease's escrow first on terms of its own (say, a rate of 1) and run GPUs that can never be paid. The
+//! lease takes the Config's fee and burn shares and reclaim grace as they are now, for its whole life.
 //!
-//! Accounts: 0 `customer` [signer, writable: pays the rents], 1 `config`, 2 `lease` [writable], 3 `vault`
-//! [writable], 4 `mint`, 5 `customer_token` [writable], 6 `token_program`, 7 `system_program`.
+//! Accounts: 0 `customer` [signer, writable: pays the rents], 1 `settlement_authority` [signer], 2 `config`,
+//! 3 `lease` [writable], 4 `vault` [writable], 5 `mint`, 6 `customer_token` [writable], 7 `token_program`,
+//! 8 `system_program`.
 
 use pinocchio::{
     cpi::Seed,
@@ -47,14 +51,15 @@ struct Validated {
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [customer, config, lease, vault, mint, customer_token, token_program, system_program, ..] = accounts else {
+    let [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program, ..] = accounts
+    else {
         return Err(AnchorLangError::AccountNotEnoughKeys.into());
     };
     let args = Args::parse(data)?;
     let v = validate_accounts(
         program_id,
         &args,
-        [customer, config, lease, vault, mint, customer_token, token_program, system_program],
+        [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program],
     )?;
 
     let lease_bump = [v.lease_bump];
@@ -81,6 +86,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         start_time: Clock::get()?.unix_timestamp,
         duration_seconds: args.duration_seconds,
         reclaim_grace_seconds: v.config.reclaim_grace_seconds,
+        fee_bps: v.config.fee_bps,
+        burn_bps: v.config.burn_bps,
         last_period: 0,
         last_settled_at: 0,
         status: LeaseStatus::Open,
@@ -96,12 +103,13 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
 fn validate_accounts(
     program_id: &Address,
     args: &Args,
-    accounts: [&AccountView; 8],
+    accounts: [&AccountView; 9],
 ) -> Result<Validated, ProgramError> {
-    let [customer, config, lease, vault, mint, customer_token, token_program, system_program] = accounts;
+    let [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program] = accounts;
     validate::signed(customer)?;
     validate::writable(&[customer, lease, vault, customer_token])?;
     let config = validate::config(program_id, config)?;
+    validate::signer_is(authority, &config.settlement_authority, EscrowError::NotSettlementAuthority)?;
     validate::token_program(token_program)?;
     validate::system_program(system_program)?;
     validate::mint_is(mint, &config.mint)?;

@@ -1,5 +1,6 @@
 //! What `settle` and `close_lease` share: the settlement arguments, their validation against the lease and the
-//! config, and the payouts. Nothing moves until every payout has been checked.
+//! config, and the payouts. Nothing moves until every payout has been checked. Payouts are split with the
+//! lease's fee and burn shares and capped at the max rate for the time from its start to its end.
 
 use pinocchio::{
     error::ProgramError,
@@ -8,7 +9,7 @@ use pinocchio::{
 };
 
 use crate::codec::{u64_at, Reader};
-use crate::economics::{check_settlement, elapsed_seconds, FeeSplit, SettlementTotals, MAX_PAYOUTS};
+use crate::economics::{check_settlement, payable_seconds, FeeSplit, SettlementTotals, MAX_PAYOUTS};
 use crate::error::{AnchorLangError, EscrowError};
 use crate::events;
 use crate::instructions::cpi::Vault;
@@ -89,12 +90,14 @@ pub fn validate(program_id: &Address, a: &SettlementAccounts, args: &SettleArgs)
         }
         validate::writable(&[payee])?;
         validate::token_account_of(payee, &lease.mint)?;
-        splits[i] = totals.add(args.amount(i), config.fee_bps, config.burn_bps)?;
+        // The lease's own shares, fixed when it opened: a later update_config does not reach it.
+        splits[i] = totals.add(args.amount(i), lease.fee_bps, lease.burn_bps)?;
     }
 
     let now = Clock::get()?.unix_timestamp;
     let spent_after = lease.spent()?.checked_add(totals.gross).ok_or(EscrowError::ArithmeticOverflow)?;
-    check_settlement(spent_after, lease.deposited, lease.max_rate_per_second, elapsed_seconds(lease.start_time, now))?;
+    let payable = payable_seconds(lease.start_time, lease.duration_seconds, now);
+    check_settlement(spent_after, lease.deposited, lease.max_rate_per_second, payable, lease.duration_seconds)?;
 
     // Cannot overflow: each sum is at most `spent_after`, which fit.
     lease.paid_to_providers += totals.to_providers;

@@ -1,9 +1,11 @@
-//! `top_up(amount, extend_seconds)`: anyone may add to a lease's deposit; the tokens land in that lease's vault
-//! and in its `deposited`. Only the customer may also push the lease's end (and so its reclaim date) back, or a
-//! stranger could lock the customer's money in with a one-token top-up.
+//! `top_up(amount, extend_seconds)`: anyone may add to a lease's deposit, with the settlement authority's
+//! co-signature; the tokens land in that lease's vault and in its `deposited`. Only the customer may also push
+//! the lease's end (and so its reclaim date) back, or a stranger could lock the customer's money in with a
+//! one-token top-up. The authority co-signs, as for `open_lease`, so that a lease's deposit and end on-chain
+//! change only as the engine records them.
 //!
-//! Accounts: 0 `payer` [signer], 1 `lease` [writable], 2 `vault` [writable], 3 `payer_token` [writable],
-//! 4 `token_program`.
+//! Accounts: 0 `payer` [signer], 1 `settlement_authority` [signer], 2 `config`, 3 `lease` [writable],
+//! 4 `vault` [writable], 5 `payer_token` [writable], 6 `token_program`.
 
 use pinocchio::{AccountView, Address, ProgramResult};
 use pinocchio_token::instructions::Transfer;
@@ -28,13 +30,15 @@ impl Args {
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [payer, lease, vault, payer_token, token_program, ..] = accounts else {
+    let [payer, authority, config, lease, vault, payer_token, token_program, ..] = accounts else {
         return Err(AnchorLangError::AccountNotEnoughKeys.into());
     };
     let args = Args::parse(data)?;
 
     // validate
     validate::signed(payer)?;
+    let config = validate::config(program_id, config)?;
+    validate::signer_is(authority, &config.settlement_authority, EscrowError::NotSettlementAuthority)?;
     validate::writable(&[lease, vault, payer_token])?;
     let mut state = validate::open_lease(program_id, lease)?;
     validate::vault_of(&state, vault)?;

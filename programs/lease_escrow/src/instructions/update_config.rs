@@ -1,12 +1,12 @@
 //! `update_config(new_admin, settlement_authority, fee_bps, burn_bps, reclaim_grace_seconds)`: the admin replaces
-//! every setting but the mint. Open leases keep the reclaim grace they opened with.
+//! every setting but the mint. Open leases keep the fee and burn shares and the reclaim grace they opened with.
 //!
 //! Accounts: 0 `admin` [signer], 1 `config` [writable], 2 `treasury` (the new treasury, or the current one).
 
 use pinocchio::{AccountView, Address, ProgramResult};
 
 use crate::codec::Reader;
-use crate::economics::valid_bps;
+use crate::economics::{valid_bps, valid_grace};
 use crate::error::{AnchorLangError, EscrowError};
 use crate::events;
 use crate::validate;
@@ -47,6 +47,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     validate::token_account_of(treasury, &state.mint)?;
     if !valid_bps(args.fee_bps, args.burn_bps) {
         return Err(EscrowError::InvalidBps.into());
+    }
+    if !valid_grace(args.reclaim_grace_seconds) {
+        return Err(EscrowError::GraceTooShort.into());
     }
 
     state.admin = args.new_admin;
