@@ -40,6 +40,16 @@ export default tseslint.config(
     },
   },
   {
+    // The customer's CLI is a client of the REST API: no database, chain or Temporal behind its commands.
+    files: ['api/cli/**/*.ts'],
+    ignores: ['api/cli/operator.commands.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/infra/**', '**/activities/**', '**/workflows/**'], message: 'customer commands reach the engine only through the REST API' }],
+      }],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-syntax': ['error',

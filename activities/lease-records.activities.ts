@@ -1,10 +1,12 @@
 /**
  * The lease read model the API serves, written by the workflow. Every write is
- * idempotent on its natural key, so Temporal may retry any of them after a crash.
+ * idempotent on its natural key, so Temporal may retry any of them after a crash: a retried status
+ * change adds no second `status` event (leases.repo compares the status in SQL).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { recordLeaseStatus as recordLeaseStatusRecord } from '../infra/db/repositories/leases.repo';
 import type { Database, LeaseUpdate } from '../infra/db/schema';
 import type { ControlActivities, LeaseStatusChange } from './contracts';
 
@@ -16,8 +18,8 @@ interface Deps {
 export type LeaseRecordActivities = Pick<ControlActivities, 'recordLeaseStatus'>;
 
 /** Only the fields the change names are written: a status change never erases a start time. */
-function leaseUpdateOf(change: LeaseStatusChange): LeaseUpdate {
-  const update: LeaseUpdate = { status: change.status };
+function leaseUpdateOf(change: LeaseStatusChange): LeaseUpdate & { status: string } {
+  const update: LeaseUpdate & { status: string } = { status: change.status };
   if (change.endReason !== undefined) update.end_reason = change.endReason;
   if (change.startedAt !== undefined) update.started_at = new Date(change.startedAt);
   if (change.endsAt !== undefined) update.ends_at = new Date(change.endsAt);
@@ -28,8 +30,8 @@ function leaseUpdateOf(change: LeaseStatusChange): LeaseUpdate {
 
 export function createLeaseRecordActivities({ db, log }: Deps): LeaseRecordActivities {
   async function recordLeaseStatus(change: LeaseStatusChange): Promise<void> {
-    const result = await db.updateTable('leases').set(leaseUpdateOf(change)).where('id', '=', change.leaseId).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) {
+    const found = await recordLeaseStatusRecord(db, change.leaseId, leaseUpdateOf(change), change.endReason);
+    if (!found) {
       // The API writes the row before it starts the workflow; without it there is nothing to record into.
       throw ApplicationFailure.nonRetryable(`lease ${change.leaseId} has no record to update`, 'LeaseNotFound');
     }

@@ -11,7 +11,9 @@ import pino from 'pino';
 import type { AppDeps } from './deps';
 import { DesiredStateWatch } from './desired-state-watch';
 import { notFoundHandler, problemHandler, problems } from './errors';
+import { estimatesRouter } from './estimates.routes';
 import { hostsRouter } from './hosts.routes';
+import { LeaseEventsWatch } from './lease-events-watch';
 import { leasesRouter } from './leases.routes';
 import { offersRouter } from './offers.routes';
 import { providersRouter } from './providers.routes';
@@ -58,8 +60,12 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument);
   });
 
-  app.use('/v1/leases', leasesRouter({ ...deps, logger }));
+  // Event streams end when the app does: server.ts closes this watch before it closes the server.
+  const eventsWatch = new LeaseEventsWatch(db, deps.events?.tickMs ?? 250, logger);
+  app.locals.leaseEventsWatch = eventsWatch;
+  app.use('/v1/leases', leasesRouter({ ...deps, logger, watch: eventsWatch }));
   app.use('/v1/offers', offersRouter({ ...deps, now }));
+  app.use('/v1/estimates', estimatesRouter({ ...deps, now }));
   // Long polls end when the app does: server.ts closes the watch before it closes the server.
   const watch = new DesiredStateWatch(db, 50, logger);
   app.locals.desiredStateWatch = watch;

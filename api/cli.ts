@@ -1,67 +1,55 @@
 /**
- * Operator commands: `npm run cli -- customers create <name>` and
- * `npm run cli -- providers create <name> --tier <1|2|3>`. Each prints one JSON object, the API key
- * included: it is shown this once and stored only as a hash.
+ * `lease-engine` (bin/lease-engine.js, `npm run cli --`): the customer's commands over the REST API
+ * (api/cli/customer.commands.ts) and the operator's over the database (api/cli/operator.commands.ts).
+ * Exit codes: 0 ok, 1 other failure, 2 usage, 3 not found, 4 refused (api/cli/errors.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
-import type { Kysely } from 'kysely';
-import { isTier } from '../domain/tier';
-import type { Tier } from '../domain/tier';
-import { loadConfig } from '../infra/config';
-import { createDb } from '../infra/db/connection';
-import { createCustomer } from '../infra/db/repositories/customers.repo';
-import { createProvider } from '../infra/db/repositories/providers.repo';
-import type { Database } from '../infra/db/schema';
-import { databaseUrlFromConfig } from './deps';
+import { Command, CommanderError } from 'commander';
+import type { CliIo } from './cli/context';
+import { processIo } from './cli/context';
+import { registerCustomerCommands } from './cli/customer.commands';
+import { CliError, EXIT } from './cli/errors';
+import { registerOperatorCommands } from './cli/operator.commands';
 
-function parseTier(value: string): Tier {
-  const tier = Number(value);
-  if (!isTier(tier)) throw new InvalidArgumentError('tier must be 1, 2 or 3');
-  return tier;
-}
-
-function parseName(value: string): string {
-  const name = value.trim();
-  if (name === '' || name.length > 200) throw new InvalidArgumentError('name must be 1-200 characters');
-  return name;
-}
-
-async function withDb<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<void> {
-  const config = loadConfig();
-  const db = createDb(databaseUrlFromConfig(config), { max: 1 });
-  try {
-    console.log(JSON.stringify(await work(db)));
-  } finally {
-    await db.destroy();
-  }
-}
-
-export function buildCli(): Command {
-  const program = new Command('lease-engine').description('lease-engine operator commands').showHelpAfterError();
-
-  const customers = program.command('customers').description('customers who lease GPUs');
-  customers
-    .command('create')
-    .argument('<name>', 'customer name', parseName)
-    .description('create a customer and print { id, apiKey }')
-    .action((name: string) => withDb((db) => createCustomer(db, name)));
-
-  const providers = program.command('providers').description('providers who offer hosts');
-  providers
-    .command('create')
-    .argument('<name>', 'provider name', parseName)
-    .requiredOption('--tier <tier>', 'certified tier: 1 (best), 2 or 3', parseTier)
-    .description('create a provider and print { id, apiKey, tier }')
-    .action((name: string, options: { tier: Tier }) => withDb((db) => createProvider(db, name, options.tier)));
-
+export function buildCli(io: CliIo = processIo, setExitCode: (code: number) => void = () => undefined): Command {
+  const program = new Command('lease-engine')
+    .description('Rent GPU clusters from independent providers: leases, offers, estimates; operator commands')
+    .option('--api-url <url>', 'the API (env LEASE_ENGINE_API_URL, config file apiUrl; default http://127.0.0.1:8080)')
+    .option('--api-key <key>', 'your customer API key (env LEASE_ENGINE_API_KEY, config file apiKey)')
+    .option('--json', 'print machine-readable JSON only (JSON lines when following events)')
+    .showHelpAfterError()
+    // Usage errors become exit code 2 in main, not commander's process.exit(1).
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) });
+  registerCustomerCommands(program, io, setExitCode);
+  registerOperatorCommands(program, io);
   return program;
 }
 
-if (require.main === module) {
-  buildCli()
-    .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
-    });
+/** Runs the command line; resolves to the exit code (it never calls process.exit). */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildCli(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are answers, not failures; commander already printed the usage error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const json = program.opts<{ json?: boolean }>().json;
+    if (err instanceof CliError) {
+      if (json) io.stderr(`${JSON.stringify({ error: err.message, exitCode: err.exitCode, ...(err.problem ? { problem: err.problem } : {}) })}\n`);
+      else io.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.other;
+  }
 }
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await runCli(argv);
+}
+
+if (require.main === module) void main();

@@ -27,6 +27,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Unix ms; defaults to Date.now. Signature freshness is judged by it. */
   now?: () => number;
+  /** Lease event streams: how often open streams' leases are looked at (250 ms) and the heartbeat (15 s). */
+  events?: { tickMs?: number; heartbeatMs?: number };
   /** Absent: deposits are not checked before a lease is created or extended (the escrow open still is). */
   payments?: PaymentsDeps;
 }

@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../domain/canonical-json';
 import type { LeaseStatus } from '../domain/lease';
@@ -24,12 +25,14 @@ import {
 } from '../infra/db/repositories/leases.repo';
 import { escrowBooks, findEscrow, listSettlements } from '../infra/db/repositories/escrow-ledger.repo';
 import { isKnownGpuModel, knownGpuModels } from '../infra/db/repositories/offers.repo';
-import type { Lease } from '../infra/db/schema';
+import type { Database, Lease } from '../infra/db/schema';
 import type { LeaseWorkflowInput } from '../workflows/messages';
 import { currentCustomer, requireCustomer } from './auth';
 import { jsonBody } from './body';
 import type { AppDeps } from './deps';
 import { parseOrThrow, problems } from './errors';
+import type { LeaseEventsWatch } from './lease-events-watch';
+import { sendLeaseEvents } from './lease-events.routes';
 import { depositCheck } from './payments';
 import { toEscrowView, toSettlementView } from './payment-views';
 import type { LeaseDetailView } from './schemas/leases.schemas';
@@ -45,7 +48,7 @@ function requestHash(request: LeaseRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
-export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
+export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEventsWatch }): Router {
   const { db, orchestrator, timings, logger } = deps;
   const coverDeposit = depositCheck(deps.payments, logger);
   const router = Router();
@@ -82,13 +85,7 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
       const existing = await findLeaseByIdempotencyKey(db, customer.id, idempotencyKey);
       if (existing) return replay(res, existing, hash, idempotencyKey);
     }
-    if (!(await isKnownGpuModel(db, request.gpuModel))) {
-      const known = await knownGpuModels(db);
-      throw problems.unprocessable(
-        `no registered GPU is a "${request.gpuModel}" (known models: ${known.length ? known.join(', ') : 'none'})`,
-        [{ field: 'gpuModel', message: `unknown GPU model "${request.gpuModel}"` }],
-      );
-    }
+    await refuseUnknownGpuModel(db, request.gpuModel);
     const maxPrice = parseTokenAmount(request.maxPricePerGpuHour);
     await coverDeposit(customer.id, depositFor(maxPrice, request.gpuCount, request.durationSeconds), {
       what: '', consequence: 'nothing was created',
@@ -154,6 +151,11 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
     res.json((await listSettlements(db, lease.id)).map(toSettlementView));
   });
 
+  router.get('/:id/events', async (req, res) => {
+    const lease = await leaseOr404(req, res);
+    await sendLeaseEvents(req, res, lease.id, { db, watch: deps.watch, logger, heartbeatMs: deps.events?.heartbeatMs });
+  });
+
   router.post('/:id/extend', ...jsonBody, async (req, res) => {
     const lease = await leaseOr404(req, res);
     const { seconds } = parseOrThrow(ExtendLeaseRequest, req.body);
@@ -177,6 +179,16 @@ export function leasesRouter(deps: AppDeps & { logger: Logger }): Router {
   });
 
   return router;
+}
+
+/** 422 for a model no registered GPU has: such a lease could never run. */
+export async function refuseUnknownGpuModel(db: Kysely<Database>, gpuModel: string): Promise<void> {
+  if (await isKnownGpuModel(db, gpuModel)) return;
+  const known = await knownGpuModels(db);
+  throw problems.unprocessable(
+    `no registered GPU is a "${gpuModel}" (known models: ${known.length ? known.join(', ') : 'none'})`,
+    [{ field: 'gpuModel', message: `unknown GPU model "${gpuModel}"` }],
+  );
 }
 
 function refuseIfFinished(lease: Lease, verb: string): void {

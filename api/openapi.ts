@@ -24,6 +24,8 @@ import {
   LeaseRequest,
   LeaseView,
 } from './schemas/leases.schemas';
+import { EstimateView } from './schemas/estimates.schemas';
+import { LastEventIdHeader, LeaseEventsQuery, LeaseEventView } from './schemas/events.schemas';
 import { OffersQuery, OfferView } from './schemas/offers.schemas';
 import { InsufficientFundsProblem, ProviderIdParams, ProviderView, SettlementView } from './schemas/payments.schemas';
 import { z } from './zod';
@@ -99,6 +101,33 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     security: customer,
     request: { params: LeaseIdParams },
     responses: { 200: json(z.array(SettlementView), 'Settlements with their payouts'), ...problemsFor(401, 404) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/leases/{id}/events',
+    summary: 'What happened to the lease: status changes, ranks placed, running and ended, the escrow, settlements',
+    description:
+      'With `Accept: text/event-stream`: server-sent events (`id`, `event` = kind, `data` = the LeaseEvent), every stored event '
+      + 'after Last-Event-ID, then live ones as they happen, a comment every 15 s, and a last `end` event once the lease reached '
+      + 'its terminal status. Otherwise a JSON array of at most 1000 events: page on with `?after=<id of the last one>`.',
+    security: customer,
+    request: { params: LeaseIdParams, query: LeaseEventsQuery, headers: LastEventIdHeader },
+    responses: {
+      200: {
+        description: 'The events, oldest first',
+        content: {
+          'application/json': { schema: z.array(LeaseEventView) },
+          'text/event-stream': { schema: z.string().openapi({ description: 'Server-sent events; each data line is a LeaseEvent' }) },
+        },
+      },
+      ...problemsFor(400, 401, 404),
+    },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/estimates',
+    summary: 'What a lease request would get now: matching free GPUs and prices, the deposit, the cost per hour; creates nothing',
+    security: customer,
+    request: { body: body(LeaseRequest) },
+    responses: { 200: json(EstimateView, 'The estimate'), ...problemsFor(400, 401, 413, 415, 422) },
   });
   registry.registerPath({
     method: 'post', path: '/v1/leases/{id}/extend', summary: 'Lengthen a lease', security: customer,

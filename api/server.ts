@@ -18,6 +18,7 @@ import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator'
 import { recordApiAlive } from '../infra/db/repositories/api-liveness.repo';
 import { createApp } from './app';
 import type { DesiredStateWatch } from './desired-state-watch';
+import type { LeaseEventsWatch } from './lease-events-watch';
 import { databaseUrlFromConfig, leaseTimingsFromConfig } from './deps';
 
 export interface RunningApi {
@@ -69,6 +70,8 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
       clearInterval(liveness);
       // Waiting long polls answer now ("no change"): their hosts ask the next API process.
       (app.locals.desiredStateWatch as DesiredStateWatch).close();
+      // Event streams end; their clients resume from their Last-Event-ID on another API process.
+      (app.locals.leaseEventsWatch as LeaseEventsWatch).close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

@@ -273,6 +273,21 @@ export interface Database {
   escrow_top_ups: EscrowTopUpTable;
   host_events: HostEventTable;
   api_liveness: ApiLivenessTable;
+  lease_events: LeaseEventTable;
+}
+
+/** What happened to a lease (GET /v1/leases/:id/events); written where each change is made. */
+export interface LeaseEventTable {
+  id: Generated<string>;
+  lease_id: string;
+  /** The lease's events in commit order, from 1; a reader resumes after the last one it saw. */
+  seq: number;
+  at: CreatedAt;
+  /** 'status', 'placed', 'running', 'ended'. */
+  kind: string;
+  /** Natural key that makes the event idempotent under retries; null for status events. */
+  key: string | null;
+  detail: Json<Record<string, unknown>>;
 }
 
 /** One row per API process, refreshed every second while it serves. */
@@ -296,3 +311,4 @@ export type Escrow = Selectable<EscrowTable>;
 export type Settlement = Selectable<SettlementTable>;
 export type SettlementPayout = Selectable<SettlementPayoutTable>;
 export type EscrowTopUp = Selectable<EscrowTopUpTable>;
+export type LeaseEventRow = Selectable<LeaseEventTable>;

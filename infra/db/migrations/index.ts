@@ -9,6 +9,7 @@ import * as leasesAndAssignments from './2026_11_25_0002_leases_and_assignments'
 import * as proofReceipts from './2026_11_25_0003_proof_receipts';
 import * as escrowLedger from './2026_11_25_0004_escrow_ledger';
 import * as hostProtocol from './2026_12_01_0005_host_protocol';
+import * as leaseEvents from './2026_12_01_0006_lease_events';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_parties_and_inventory': partiesAndInventory,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0003_proof_receipts': proofReceipts,
   '2026_11_25_0004_escrow_ledger': escrowLedger,
   '2026_12_01_0005_host_protocol': hostProtocol,
+  '2026_12_01_0006_lease_events': leaseEvents,
 };

@@ -1,13 +1,15 @@
 /**
  * Assignments as the lease workflow drives them (DESIGN §2.3–2.5): opened with the container their
  * host must run, watched until the host reports it running, moved from period to period, ended. Every
- * write here that changes what a host must do bumps its desired-state version in the same transaction.
+ * write here that changes what a host must do bumps its desired-state version in the same transaction,
+ * and records the lease's `placed` or `ended` event in it too.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { AssignmentEndReason, ReservedGpu } from '../../../domain/lease';
 import type { AssignmentContainer, Database } from '../schema';
 import { bumpDesiredVersions } from './desired-state.repo';
+import { appendLeaseEvents } from './lease-events.repo';
 
 export class GpuAlreadyAssignedError extends Error {
   override name = 'GpuAlreadyAssignedError';
@@ -60,6 +62,13 @@ export async function openAssignments(db: Kysely<Database>, opening: Assignments
           .execute();
       }
       await bumpDesiredVersions(trx, opening.assignments.map((a) => a.gpu.hostId));
+      // Last, as every event append: a retry's events conflict on their assignment ids and add nothing.
+      await appendLeaseEvents(trx, opening.assignments.map((a) => ({
+        leaseId: opening.leaseId,
+        kind: 'placed' as const,
+        key: a.assignmentId,
+        detail: { assignmentId: a.assignmentId, rank: a.rank, epoch: a.epoch, hostId: a.gpu.hostId, providerId: a.gpu.providerId, tier: a.gpu.tier },
+      })));
     });
   } catch (error) {
     if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -115,9 +124,16 @@ export async function endAssignment(
       })
       .where('id', '=', input.assignmentId)
       .where('ended_at', 'is', null)
-      .returning('host_id')
+      .returning(['host_id', 'lease_id', 'rank', 'epoch'])
       .executeTakeFirst();
-    if (ended) await bumpDesiredVersions(trx, [ended.host_id]);
+    if (!ended) return;
+    await bumpDesiredVersions(trx, [ended.host_id]);
+    await appendLeaseEvents(trx, [{
+      leaseId: ended.lease_id,
+      kind: 'ended',
+      key: input.assignmentId,
+      detail: { assignmentId: input.assignmentId, rank: ended.rank, epoch: ended.epoch, reason: input.endReason },
+    }]);
   });
 }
 

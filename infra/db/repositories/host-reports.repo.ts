@@ -8,6 +8,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { ContainerState, ProofReceipt } from '../../../domain/proof-receipt';
 import type { Database } from '../schema';
+import { appendLeaseEvents } from './lease-events.repo';
 
 export interface ContainerReport {
   assignmentId: string;
@@ -25,44 +26,75 @@ export async function recordHostReport(db: Kysely<Database>, hostId: string): Pr
 /**
  * Records each container's state on the host's own live assignment of that epoch; anything else (an
  * assignment of another host, a stale epoch, one that ended) changes nothing. `running_at` is set once,
- * the first time the host says the container runs: the dispatch waits on it.
+ * the first time the host says the container runs: the dispatch waits on it, and the lease gets its
+ * `running` event for that rank.
  */
 export async function recordContainerStates(db: Kysely<Database>, hostId: string, containers: ContainerReport[]): Promise<void> {
   if (containers.length === 0) return;
   // One read bounds the writes by what the host really runs, whatever it lists (up to 1024 entries).
   const live = await db
     .selectFrom('assignments')
-    .select(['id', 'epoch', 'reported_state', 'reported_exit_code'])
+    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at'])
     .where('host_id', '=', hostId)
     .where('ended_at', 'is', null)
     .execute();
   const latest = [...new Map(containers.map((c) => [c.assignmentId, c])).values()];
-  const changed = latest.filter((c) =>
-    live.some((a) => a.id === c.assignmentId && a.epoch === c.epoch && (a.reported_state !== c.state || a.reported_exit_code !== (c.exitCode ?? null))),
-  );
-  for (const container of changed) {
-    await db
-      .updateTable('assignments')
-      .set({
-        reported_state: container.state,
-        reported_exit_code: container.exitCode ?? null,
-        reported_detail: container.detail ?? null,
-        reported_at: sql<Date>`now()`,
-        running_at: sql<Date>`coalesce(running_at, case when ${container.state} = 'running' then now() end)`,
-      })
-      .where('id', '=', container.assignmentId)
-      .where('host_id', '=', hostId)
-      .where('epoch', '=', container.epoch)
-      .where('ended_at', 'is', null)
-      .where((eb) =>
-        eb.or([
-          eb('reported_state', 'is', null),
-          eb('reported_state', '<>', container.state),
-          sql<boolean>`reported_exit_code is distinct from ${container.exitCode ?? null}`,
-        ]),
-      )
-      .execute();
+  for (const container of latest) {
+    const assignment = live.find((a) => a.id === container.assignmentId && a.epoch === container.epoch);
+    if (!assignment) continue;
+    if (assignment.reported_state === container.state && assignment.reported_exit_code === (container.exitCode ?? null)) continue;
+    if (assignment.running_at === null && container.state === 'running') await recordFirstRunning(db, hostId, container);
+    else await recordContainerState(db, hostId, container);
   }
+}
+
+function containerUpdate(db: Kysely<Database> | Transaction<Database>, hostId: string, container: ContainerReport) {
+  return db
+    .updateTable('assignments')
+    .set({
+      reported_state: container.state,
+      reported_exit_code: container.exitCode ?? null,
+      reported_detail: container.detail ?? null,
+      reported_at: sql<Date>`now()`,
+      running_at: sql<Date>`coalesce(running_at, case when ${container.state} = 'running' then now() end)`,
+    })
+    .where('id', '=', container.assignmentId)
+    .where('host_id', '=', hostId)
+    .where('epoch', '=', container.epoch)
+    .where('ended_at', 'is', null);
+}
+
+async function recordContainerState(db: Kysely<Database>, hostId: string, container: ContainerReport): Promise<void> {
+  await containerUpdate(db, hostId, container)
+    .where((eb) =>
+      eb.or([
+        eb('reported_state', 'is', null),
+        eb('reported_state', '<>', container.state),
+        sql<boolean>`reported_exit_code is distinct from ${container.exitCode ?? null}`,
+      ]),
+    )
+    .execute();
+}
+
+/**
+ * The first report of the container running, with the lease's `running` event: the only transition that
+ * writes an event, so the routine reports stay one statement each. A concurrent report that set
+ * `running_at` first wins, and this one changes nothing.
+ */
+async function recordFirstRunning(db: Kysely<Database>, hostId: string, container: ContainerReport): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const started = await containerUpdate(trx, hostId, container)
+      .where('running_at', 'is', null)
+      .returning(['lease_id', 'rank', 'epoch'])
+      .executeTakeFirst();
+    if (!started) return;
+    await appendLeaseEvents(trx, [{
+      leaseId: started.lease_id,
+      kind: 'running',
+      key: container.assignmentId,
+      detail: { assignmentId: container.assignmentId, rank: started.rank, epoch: started.epoch },
+    }]);
+  });
 }
 
 export interface ChainStanding {

@@ -4,7 +4,8 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { Assignment, Database, Lease, NewLease } from '../schema';
+import type { Assignment, Database, Lease, LeaseUpdate, NewLease } from '../schema';
+import { appendLeaseEvents, lockLeaseEvents } from './lease-events.repo';
 
 export interface LeaseWithAssignments {
   lease: Lease;
@@ -20,13 +21,18 @@ export async function insertLease(
   db: Kysely<Database>,
   lease: NewLease,
 ): Promise<{ inserted: true } | { inserted: false; existing: Lease }> {
-  const row = await db
-    .insertInto('leases')
-    .values(lease)
-    .onConflict((oc) => oc.columns(['customer_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (row) return { inserted: true };
+  const inserted = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('leases')
+      .values(lease)
+      .onConflict((oc) => oc.columns(['customer_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    // The lease's first event: its status as created.
+    if (row) await appendLeaseEvents(trx, [{ leaseId: row.id, kind: 'status', key: null, detail: { status: lease.status } }]);
+    return row !== undefined;
+  });
+  if (inserted) return { inserted: true };
   const existing = await db
     .selectFrom('leases')
     .selectAll()
@@ -34,6 +40,30 @@ export async function insertLease(
     .where('idempotency_key', '=', lease.idempotency_key ?? null)
     .executeTakeFirstOrThrow();
   return { inserted: false, existing };
+}
+
+/**
+ * Writes a status change of the workflow's and, when the status really changes, its `status` event, in
+ * one transaction: a retry or a same-status write adds no event. False when the lease has no row.
+ */
+export async function recordLeaseStatus(
+  db: Kysely<Database>,
+  leaseId: string,
+  update: LeaseUpdate & { status: string },
+  endReason?: string,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    // The event lock first, then the row: the order every status writer follows (lease-events.repo.ts).
+    await lockLeaseEvents(trx, leaseId);
+    const before = await trx.selectFrom('leases').select('status').where('id', '=', leaseId).forNoKeyUpdate().executeTakeFirst();
+    if (!before) return false;
+    await trx.updateTable('leases').set(update).where('id', '=', leaseId).execute();
+    if (before.status !== update.status) {
+      const detail = { status: update.status, ...(endReason !== undefined ? { endReason } : {}) };
+      await appendLeaseEvents(trx, [{ leaseId, kind: 'status', key: null, detail }]);
+    }
+    return true;
+  });
 }
 
 export async function findLeaseByIdempotencyKey(

@@ -26,6 +26,7 @@ test('migrating again is a no-op and every migration is recorded once', async ()
     '2026_11_25_0003_proof_receipts',
     '2026_11_25_0004_escrow_ledger',
     '2026_12_01_0005_host_protocol',
+    '2026_12_01_0006_lease_events',
   ]);
 });
 
