@@ -15,6 +15,7 @@ import { estimatesRouter } from './estimates.routes';
 import { hostsRouter } from './hosts.routes';
 import { LeaseEventsWatch } from './lease-events-watch';
 import { leasesRouter } from './leases.routes';
+import { createApiMetrics } from './metrics';
 import { offersRouter } from './offers.routes';
 import { providersRouter } from './providers.routes';
 import { buildOpenApiDocument } from './openapi';
@@ -46,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(logger));
+  const metrics = deps.metrics ?? createApiMetrics(db);
+  app.use(metrics.httpMiddleware);
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -55,6 +58,17 @@ export function createApp(deps: AppDeps): Express {
       throw problems.unavailable('the database does not answer');
     }
     res.json({ status: 'ok' });
+  });
+  // Prometheus text: aggregates only (no customer's or host's identity); read from PostgreSQL at each scrape.
+  app.get('/metrics', async (_req, res) => {
+    let text: string;
+    try {
+      text = await metrics.registry.metrics();
+    } catch (err) {
+      logger.warn({ err }, 'metrics: could not be collected');
+      throw problems.unavailable('metrics could not be collected: the database does not answer');
+    }
+    res.type(metrics.registry.contentType).send(text);
   });
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
@@ -69,7 +83,7 @@ export function createApp(deps: AppDeps): Express {
   // Long polls end when the app does: server.ts closes the watch before it closes the server.
   const watch = new DesiredStateWatch(db, 50, logger);
   app.locals.desiredStateWatch = watch;
-  app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger }));
+  app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger, metrics }));
   app.use('/v1/providers', providersRouter(deps));
 
   app.use(notFoundHandler);

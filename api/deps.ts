@@ -7,6 +7,7 @@ import type { Database } from '../infra/db/schema';
 import type { CustomerWallets } from '../infra/solana/customer-wallets';
 import type { LeaseTimings } from '../workflows/messages';
 import type { LeaseOrchestrator } from './lease-orchestrator';
+import type { ApiMetrics } from './metrics';
 
 /** The chain the API reads customers' token balances from, to refuse a deposit they cannot pay. */
 export interface PaymentsDeps {
@@ -31,6 +32,8 @@ export interface AppDeps {
   events?: { tickMs?: number; heartbeatMs?: number };
   /** Absent: deposits are not checked before a lease is created or extended (the escrow open still is). */
   payments?: PaymentsDeps;
+  /** The app's `/metrics` registry and counters; a fresh one (createApiMetrics) when absent. */
+  metrics?: ApiMetrics;
 }
 
 export function leaseTimingsFromConfig(config: Config): LeaseTimings {

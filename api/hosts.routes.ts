@@ -21,6 +21,7 @@ import { parseOrThrow, problems } from './errors';
 import type { ReportPolicy } from './host-reports';
 import { acceptReport } from './host-reports';
 import { HostRateLimit } from './host-rate-limit';
+import type { ApiMetrics } from './metrics';
 import { DesiredStateQuery, HostId, HostReportRequest, RegisterHostRequest } from './schemas/hosts.schemas';
 import { toHostView } from './views';
 
@@ -33,9 +34,10 @@ interface HostsRouterDeps extends Pick<AppDeps, 'db'> {
   reportPolicy?: ReportPolicy;
   rateLimit?: HostRateLimit;
   logger?: Logger;
+  metrics?: Pick<ApiMetrics, 'recordReport'>;
 }
 
-export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger }: HostsRouterDeps): Router {
+export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics }: HostsRouterDeps): Router {
   const router = Router();
 
   /** The host the path names, when the request is signed by its key; 404 and 401 otherwise. */
@@ -87,7 +89,9 @@ export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new Host
     const host = await signedHost(req);
     if (!rateLimit.take(host.id)) throw problems.tooManyRequests(`host ${host.id} reports too often: at most one per proof interval`, 1);
     const report = parseOrThrow(HostReportRequest, req.body);
-    res.json(await acceptReport(db, host.id, report, reportPolicy, logger));
+    const answer = await acceptReport(db, host.id, report, reportPolicy, logger);
+    metrics?.recordReport(answer);
+    res.json(answer);
   });
 
   return router;

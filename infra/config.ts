@@ -22,6 +22,8 @@ const schema = z.object({
   TEMPORAL_CLI: z.string().optional(),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /** Control workers serve Prometheus `GET /metrics` on this port when set; unset: no metrics server. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Where host agents reach the API (registration, heartbeats). */
   API_URL: z.string().url().optional(),
   /** A host silent for longer than this is lost and its assignments fail over. */

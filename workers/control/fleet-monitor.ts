@@ -11,6 +11,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
+import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
 import { claimFaults, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
 import type { Database } from '../../infra/db/schema';
 import { assignmentFaultSignal, leaseWorkflowId } from '../../workflows/messages';
@@ -23,13 +24,22 @@ export interface FleetMonitorOptions {
   /** A fault still there after this long is signalled again. */
   resignalSeconds?: number;
   log?: Logger;
+  /** Told what the monitor did (workers/control/metrics.ts counts it for `/metrics`). */
+  metrics?: FleetMonitorMetrics;
+}
+
+/** A sink for the monitor's counts; each call is synchronous and must not throw. */
+export interface FleetMonitorMetrics {
+  hostsLost(count: number): void;
+  /** A fault signal delivered to its lease's workflow (not one to a lease that already ended). */
+  faultSignalled(fault: { assignmentId: string; kind: FaultKind }): void;
 }
 
 export interface FleetMonitor {
   stop(): Promise<void>;
 }
 
-export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log }: FleetMonitorOptions): FleetMonitor {
+export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log, metrics }: FleetMonitorOptions): FleetMonitor {
   let stopped = false;
   let wake: (() => void) | null = null;
 
@@ -39,12 +49,14 @@ export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs 
     const heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
     if (heard) {
       const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
+      if (lost.length > 0) metrics?.hostsLost(lost.length);
       if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
     }
     for (const fault of await claimFaults(db, resignalSeconds, heard ? heartbeatTimeoutSeconds : null)) {
       const { leaseId, ...signal } = fault;
       try {
         await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);
+        metrics?.faultSignalled(signal);
         log?.info({ leaseId, ...signal }, 'assignment fault signalled');
       } catch (err) {
         // A lease that already ended has nothing to replace.

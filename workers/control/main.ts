@@ -10,7 +10,9 @@ import { installSdkLogger } from '../../infra/temporal/sdk-logger';
 import { createDb } from '../../infra/db/connection';
 import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
 import { connectTemporal } from '../../infra/temporal/connection';
+import { serveMetrics } from '../../infra/metrics/registry';
 import { startFleetMonitor } from './fleet-monitor';
+import { createControlMetrics } from './metrics';
 import { createControlWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -25,13 +27,17 @@ async function main(): Promise<void> {
   const escrow = escrowDepsFromConfig(config, db, log);
   const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, escrow, log });
   const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE);
-  const monitor = startFleetMonitor({ db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, log });
+  const metrics = config.METRICS_PORT === undefined ? undefined : createControlMetrics();
+  const metricsServer = metrics && config.METRICS_PORT !== undefined ? await serveMetrics(metrics.registry, config.METRICS_PORT) : undefined;
+  if (metricsServer) log.info({ port: metricsServer.port }, 'control worker metrics on GET /metrics');
+  const monitor = startFleetMonitor({ db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, log, metrics });
   const stop = (): void => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   log.info({ address, namespace: config.TEMPORAL_NAMESPACE }, 'control worker polling lease-control');
   await worker.run();
   await monitor.stop();
+  await metricsServer?.close();
   await temporal.connection.close();
   await connection.close();
   await db.destroy();

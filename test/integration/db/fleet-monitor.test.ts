@@ -8,11 +8,14 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { acceptReport } from '../../../api/host-reports';
 import type { ContainerReport } from '../../../infra/db/repositories/host-reports.repo';
+import { recordApiAlive } from '../../../infra/db/repositories/api-liveness.repo';
 import { endAssignment } from '../../../infra/db/repositories/assignments.repo';
 import type { ClaimedFault } from '../../../infra/db/repositories/fleet.repo';
 import { claimFaults, markSilentHostsLost } from '../../../infra/db/repositories/fleet.repo';
 import { hostEventsOf } from '../../../infra/db/repositories/host-events.repo';
+import { serveMetrics } from '../../../infra/metrics/registry';
 import { startFleetMonitor } from '../../../workers/control/fleet-monitor';
+import { createControlMetrics } from '../../../workers/control/metrics';
 import { assignmentFaultSignal, leaseWorkflowId } from '../../../workflows/messages';
 import type { TestAssignment } from '../../support/assignments';
 import { openTestAssignment, reservedGpu } from '../../support/assignments';
@@ -187,7 +190,8 @@ describe('startFleetMonitor', () => {
         }),
       },
     } as unknown as Client;
-    const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 30, tickMs: 50, resignalSeconds: RESIGNAL_SECONDS });
+    const metrics = createControlMetrics({ processMetrics: false });
+    const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 30, tickMs: 50, resignalSeconds: RESIGNAL_SECONDS, metrics });
     try {
       const deadline = Date.now() + 10_000;
       while (!signals.some((s) => s.workflowId === leaseWorkflowId(live.leaseId)) && Date.now() < deadline) {
@@ -203,5 +207,45 @@ describe('startFleetMonitor', () => {
       name: assignmentFaultSignal.name,
       arg: { assignmentId: live.assignmentId, epoch: 1, kind: 'container_exited', detail: 'container exited with code 2' },
     }]);
+
+    // Its counts, as the control worker serves them on METRICS_PORT: delivered signals only (not the ended lease's).
+    const server = await serveMetrics(metrics.registry, 0, '127.0.0.1');
+    let text: string;
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(res.status).toBe(200);
+      text = await res.text();
+      expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+    const count = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const kinds = (kind: string) => signals.filter((s) => (s.arg as { kind: string }).kind === kind).length;
+    expect(count('lease_engine_failovers_total')).toBe(new Set(signals.map((s) => (s.arg as { assignmentId: string }).assignmentId)).size);
+    expect(count('lease_engine_faults_signalled_total{kind="container_exited"}')).toBe(kinds('container_exited'));
+    expect(count('lease_engine_faults_signalled_total{kind="host_lost"}')).toBe(kinds('host_lost'));
+    expect(count('lease_engine_hosts_lost_total')).toBeGreaterThanOrEqual(0);
+  });
+
+  test('counts hosts it marks lost', async () => {
+    const a = await assignmentOnNewHost();
+    await silenceHost(a.hostId, 120);
+    // The API has been up long enough to have heard it: its silence counts.
+    await recordApiAlive(fresh.db, 'fleet-monitor-metrics-test', new Date(Date.now() - 120_000));
+    const metrics = createControlMetrics({ processMetrics: false });
+    const client = { workflow: { getHandle: () => ({ signal: async () => undefined }) } } as unknown as Client;
+    const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 30, tickMs: 50, resignalSeconds: RESIGNAL_SECONDS, metrics });
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await hostStatus(a.hostId)) !== 'lost' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      await monitor.stop();
+      await fresh.db.deleteFrom('api_liveness').where('instance', '=', 'fleet-monitor-metrics-test').execute();
+    }
+    expect(await hostStatus(a.hostId)).toBe('lost');
+    const lost = (await metrics.registry.getSingleMetric('lease_engine_hosts_lost_total')!.get()).values[0]!.value;
+    expect(lost).toBeGreaterThanOrEqual(1);
+    const faults = await metrics.registry.getSingleMetric('lease_engine_faults_signalled_total')!.get();
+    expect(faults.values.find((v) => v.labels.kind === 'host_lost')!.value).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,0 +1,158 @@
+/**
+ * The API's `/metrics` (Prometheus text): process metrics, HTTP requests by route pattern, receipts
+ * accepted and rejected by a bounded reason, and gauges read from PostgreSQL at scrape time (leases,
+ * hosts, escrow volume). Every label value comes from a fixed set or from the app's own route table:
+ * nothing a host or a customer sends becomes a new series.
+ */
+import type { RequestHandler } from 'express';
+import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { formatTokenAmount } from '../domain/money';
+import { LEASE_STATUSES } from '../domain/lease';
+import { escrowVolume, hostCountsByStatus, leaseCountsByStatus } from '../infra/db/repositories/metrics.repo';
+import type { Database } from '../infra/db/schema';
+import { createMetricsRegistry, METRIC_PREFIX } from '../infra/metrics/registry';
+import type { ReportAnswer } from './host-reports';
+
+/** Every label a rejected receipt can be counted under; anything else is `other`. */
+export const RECEIPT_REJECTION_REASONS = [
+  'invalid_seq', 'after_broken_chain', 'conflicting_duplicate', 'malformed', 'skipped_seq', 'prev_hash_mismatch',
+  'wrong_lease_id', 'wrong_assignment_id', 'wrong_host_id', 'wrong_gpu_id', 'wrong_epoch', 'wrong_period',
+  'wrong_challenge_seed', 'wrong_challenge_answer', 'time_backwards', 'time_in_future', 'before_assignment_start',
+  'hash_mismatch', 'bad_signature', 'not_hosts_assignment', 'assignment_ended', 'other',
+] as const;
+export type ReceiptRejectionReason = (typeof RECEIPT_REJECTION_REASONS)[number];
+
+/** Matched against the reason with its "seq N: " prefix removed; first match wins. */
+const REASON_PATTERNS: [RegExp, ReceiptRejectionReason][] = [
+  [/^receipt without a valid seq/, 'invalid_seq'],
+  [/^after broken chain/, 'after_broken_chain'],
+  [/^conflicting duplicate/, 'conflicting_duplicate'],
+  [/^malformed receipt/, 'malformed'],
+  [/^skipped seq/, 'skipped_seq'],
+  [/^prevHash does not match/, 'prev_hash_mismatch'],
+  [/^wrong leaseId\b/, 'wrong_lease_id'],
+  [/^wrong assignmentId\b/, 'wrong_assignment_id'],
+  [/^wrong hostId\b/, 'wrong_host_id'],
+  [/^wrong gpuId\b/, 'wrong_gpu_id'],
+  [/^wrong epoch\b/, 'wrong_epoch'],
+  [/^wrong period\b/, 'wrong_period'],
+  [/^wrong challenge seed$/, 'wrong_challenge_seed'],
+  [/^wrong challenge answer$/, 'wrong_challenge_answer'],
+  [/^time went backwards/, 'time_backwards'],
+  [/^time in the future/, 'time_in_future'],
+  [/^dated before the assignment started/, 'before_assignment_start'],
+  [/^hash does not match body$/, 'hash_mismatch'],
+  [/^bad signature$/, 'bad_signature'],
+  [/^assignment .* is not one of host .*'s$/s, 'not_hosts_assignment'],
+  [/^the assignment has ended/, 'assignment_ended'],
+];
+
+/**
+ * The label a rejection reason (domain/proof-receipt.ts, api/host-reports.ts) is counted under. Reasons
+ * carry host-supplied values (ids, quoted fields, times): only the rule broken becomes a label, from
+ * RECEIPT_REJECTION_REASONS, so a host cannot create series.
+ */
+export function receiptRejectionLabel(reason: string): ReceiptRejectionReason {
+  const rule = reason.replace(/^seq -?\d+: /, '');
+  return REASON_PATTERNS.find(([pattern]) => pattern.test(rule))?.[1] ?? 'other';
+}
+
+const HOST_STATUSES = ['online', 'lost', 'offline'] as const;
+const ESCROW_FLOWS = [
+  ['deposited', 'deposited'], ['paid_to_providers', 'paidToProviders'], ['fees', 'fees'], ['burned', 'burned'], ['refunded', 'refunded'],
+] as const;
+
+export interface ApiMetrics {
+  registry: Registry;
+  /** Counts each request under its method, express route pattern and status once it is answered. */
+  httpMiddleware: RequestHandler;
+  /** Counts a report's receipts, accepted and rejected (by normalised reason). */
+  recordReport(answer: Pick<ReportAnswer, 'accepted' | 'rejected'>): void;
+}
+
+export function createApiMetrics(db: Kysely<Database>, opts: { processMetrics?: boolean } = {}): ApiMetrics {
+  const registry = createMetricsRegistry(opts);
+  const requests = new Counter({
+    name: `${METRIC_PREFIX}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const duration = new Histogram({
+    name: `${METRIC_PREFIX}http_request_duration_seconds`, help: 'Time to answer an HTTP request (long polls and event streams included)',
+    labelNames: ['method', 'route'] as const, registers: [registry],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  });
+  const receipts = new Counter({
+    name: `${METRIC_PREFIX}receipts_total`, help: 'Proof receipts verified on arrival, accepted or rejected (by the rule broken)',
+    labelNames: ['outcome', 'reason'] as const, registers: [registry],
+  });
+
+  new Gauge({
+    name: `${METRIC_PREFIX}leases`, help: 'Leases by status (read from PostgreSQL at scrape time)',
+    labelNames: ['status'] as const, registers: [registry],
+    async collect() {
+      const counts = new Map((await leaseCountsByStatus(db)).map((r) => [r.status, r.count]));
+      this.reset();
+      for (const status of new Set<string>([...LEASE_STATUSES, ...counts.keys()])) this.set({ status }, counts.get(status) ?? 0);
+    },
+  });
+  // Both host gauges come from one query: the second collects what the first read at the same scrape.
+  let hostRead: Promise<Awaited<ReturnType<typeof hostCountsByStatus>>> | null = null;
+  const readHosts = () => (hostRead ??= hostCountsByStatus(db).finally(() => setImmediate(() => { hostRead = null; })));
+  new Gauge({
+    name: `${METRIC_PREFIX}hosts`, help: 'Registered hosts by status (read from PostgreSQL at scrape time)',
+    labelNames: ['status'] as const, registers: [registry],
+    async collect() {
+      const rows = await readHosts();
+      this.reset();
+      for (const status of HOST_STATUSES) this.set({ status }, rows.find((r) => r.status === status)?.count ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}hosts_unhealthy`, help: 'Hosts out of placement now for failing their dispatches or receipts',
+    registers: [registry],
+    async collect() {
+      this.set((await readHosts()).reduce((sum, r) => sum + r.unhealthy, 0));
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}escrow_tokens`, help: 'Escrow volume in tokens over all leases, by flow (confirmed on chain; read from PostgreSQL at scrape time)',
+    labelNames: ['flow'] as const, registers: [registry],
+    async collect() {
+      const volume = await escrowVolume(db);
+      for (const [flow, key] of ESCROW_FLOWS) this.set({ flow }, Number(formatTokenAmount(volume[key])));
+    },
+  });
+
+  const httpMiddleware: RequestHandler = (req, res, next) => {
+    const started = process.hrtime.bigint();
+    // The pattern of the route that matched, caught when the router sets it (req.baseUrl is then its
+    // mount path); a request no route matched is counted under "unmatched".
+    let route: unknown;
+    let pattern = 'unmatched';
+    Object.defineProperty(req, 'route', {
+      configurable: true, enumerable: true,
+      get: () => route,
+      set: (value: { path?: unknown } | undefined) => {
+        route = value;
+        if (typeof value?.path === 'string') pattern = `${req.baseUrl}${value.path}`;
+      },
+    });
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      requests.inc({ method: req.method, route: pattern, status: String(res.statusCode) });
+      duration.observe({ method: req.method, route: pattern }, seconds);
+    });
+    next();
+  };
+
+  return {
+    registry,
+    httpMiddleware,
+    recordReport(answer) {
+      if (answer.accepted > 0) receipts.inc({ outcome: 'accepted', reason: 'none' }, answer.accepted);
+      for (const rejected of answer.rejected) receipts.inc({ outcome: 'rejected', reason: receiptRejectionLabel(rejected.reason) });
+    },
+  };
+}

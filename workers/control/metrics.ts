@@ -1,0 +1,53 @@
+/**
+ * The control worker's `/metrics` (Prometheus text, on METRICS_PORT): process metrics and what its
+ * fleet monitor did. Counters are this process's own: sum them over workers in PromQL.
+ */
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
+import { createMetricsRegistry, METRIC_PREFIX } from '../../infra/metrics/registry';
+import type { FleetMonitorMetrics } from './fleet-monitor';
+
+/** Assignments remembered as already failed over, so a re-signalled fault is not a second failover. */
+const REMEMBERED_ASSIGNMENTS = 10_000;
+const FAULT_KINDS: readonly FaultKind[] = ['host_lost', 'host_unhealthy', 'container_exited'];
+
+export interface ControlMetrics extends FleetMonitorMetrics {
+  registry: Registry;
+}
+
+export function createControlMetrics(opts: { processMetrics?: boolean } = {}): ControlMetrics {
+  const registry = createMetricsRegistry(opts);
+  const failovers = new Counter({
+    name: `${METRIC_PREFIX}failovers_total`,
+    help: 'Assignments whose fault was signalled to their lease workflow for replacement (first signal only)',
+    registers: [registry],
+  });
+  const faults = new Counter({
+    name: `${METRIC_PREFIX}faults_signalled_total`,
+    help: 'Assignment fault signals delivered to lease workflows, re-signals included, by kind',
+    labelNames: ['kind'] as const, registers: [registry],
+  });
+  const hostsLost = new Counter({
+    name: `${METRIC_PREFIX}hosts_lost_total`,
+    help: 'Hosts marked lost: no report within the heartbeat timeout',
+    registers: [registry],
+  });
+  // Every kind shows from the first scrape, at 0: rate() and absent() need the series to exist.
+  for (const kind of FAULT_KINDS) faults.inc({ kind }, 0);
+  const signalled = new Set<string>();
+
+  return {
+    registry,
+    hostsLost(count) {
+      hostsLost.inc(count);
+    },
+    faultSignalled({ assignmentId, kind }) {
+      faults.inc({ kind: FAULT_KINDS.includes(kind) ? kind : 'other' });
+      if (signalled.has(assignmentId)) return;
+      signalled.add(assignmentId);
+      if (signalled.size > REMEMBERED_ASSIGNMENTS) signalled.delete(signalled.values().next().value!);
+      failovers.inc();
+    },
+  };
+}
