@@ -55,7 +55,8 @@ export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySec
       for (;;) {
         const outcomes = await containerOutcomes(db, input.assignmentIds);
         const running = outcomes.filter((o) => o.runningAt !== null);
-        // A host that answers "exited" or "missing" with a reason before ever running it has given up on it.
+        // A host that reports the container not running before it ever started (a container that ran and
+        // exited counts as started: see hasStarted) has given up on it.
         const refused = outcomes.filter((o) => o.runningAt === null && o.reportedState !== null && o.reportedState !== 'running');
         const pending = outcomes.filter((o) => o.runningAt === null && !refused.includes(o));
         if (pending.length === 0 || Date.now() >= deadline) {

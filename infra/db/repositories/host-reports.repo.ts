@@ -43,9 +43,17 @@ export async function recordContainerStates(db: Kysely<Database>, hostId: string
     const assignment = live.find((a) => a.id === container.assignmentId && a.epoch === container.epoch);
     if (!assignment) continue;
     if (assignment.reported_state === container.state && assignment.reported_exit_code === (container.exitCode ?? null)) continue;
-    if (assignment.running_at === null && container.state === 'running') await recordFirstRunning(db, hostId, container);
+    if (assignment.running_at === null && hasStarted(container)) await recordFirstRunning(db, hostId, container);
     else await recordContainerState(db, hostId, container);
   }
+}
+
+/**
+ * The container ran: it runs, or it exited with an exit code (Docker gives one only to a container that
+ * started). A job done in less than a report interval ran; one the host could not start is `missing`.
+ */
+export function hasStarted(container: ContainerReport): boolean {
+  return container.state === 'running' || (container.state === 'exited' && container.exitCode !== undefined);
 }
 
 function containerUpdate(db: Kysely<Database> | Transaction<Database>, hostId: string, container: ContainerReport) {
@@ -56,7 +64,7 @@ function containerUpdate(db: Kysely<Database> | Transaction<Database>, hostId: s
       reported_exit_code: container.exitCode ?? null,
       reported_detail: container.detail ?? null,
       reported_at: sql<Date>`now()`,
-      running_at: sql<Date>`coalesce(running_at, case when ${container.state} = 'running' then now() end)`,
+      running_at: sql<Date>`coalesce(running_at, case when ${hasStarted(container)} then now() end)`,
     })
     .where('id', '=', container.assignmentId)
     .where('host_id', '=', hostId)

@@ -299,6 +299,19 @@ describe('acceptReport: container states', () => {
   });
 });
 
+describe('acceptReport: a container done before the first report', () => {
+  test('exited with an exit code counts as started (it ran); missing with a reason does not', async () => {
+    const quick = await scenario(hostA);
+    const refused = await scenario(hostA);
+    await acceptReport(fresh.db, hostA, report([], [
+      { assignmentId: quick.assignmentId, epoch: quick.epoch, state: 'exited', exitCode: 0 },
+      { assignmentId: refused.assignmentId, epoch: refused.epoch, state: 'missing', detail: 'image img is not present' },
+    ]), POLICY);
+    expect((await assignmentRow(quick.assignmentId)).running_at).not.toBeNull();
+    expect(await assignmentRow(refused.assignmentId)).toMatchObject({ running_at: null, reported_state: 'missing' });
+  });
+});
+
 describe('closePeriod', () => {
   test('digests each receipt in one period only, and moves the challenge once, keeping the previous one', async () => {
     const a = await scenario();
@@ -343,70 +356,5 @@ describe('closePeriod', () => {
     expect(last.receiptHashes).toEqual([]);
     expect(last.verified.map((v) => v.assignmentId)).toEqual([a.assignmentId]);
     expect((await assignmentRow(a.assignmentId)).period).toBe(3);
-  });
-});
-
-describe('desiredStateOf', () => {
-  test("shows only the host's own assignments, and its version moves on open, end and period close", async () => {
-    const key = generateHostKey();
-    const hostId = await seedHost(fresh.db, { providerId, publicKey: key.publicKey });
-    const initial = (await desiredStateOf(fresh.db, hostId))!;
-    expect(initial.assignments).toEqual([]);
-
-    const [gpuId] = await seedGpus(fresh.db, { hostId });
-    const leaseId = await seedLease(fresh.db, customerId);
-    const mine = await openTestAssignment(fresh.db, leaseId, reservedGpu(gpuId!, hostId, providerId), {
-      rank: 1, epoch: 4, period: 1, challengeSeed: 'seed-1', proofIntervalMs: 2_000,
-      container: { image: 'img:1', command: ['sleep', '60'], env: { A: 'b' }, worldSize: 2, headHost: 'head-host' },
-    });
-    // Another host's assignment of the same lease.
-    const [otherGpu] = await seedGpus(fresh.db, { hostId: hostB });
-    const theirs = await openTestAssignment(fresh.db, leaseId, reservedGpu(otherGpu!, hostB, providerId));
-    const versionOfB = (await desiredStateOf(fresh.db, hostB))!.version;
-
-    const opened = (await desiredStateOf(fresh.db, hostId))!;
-    expect(opened.version).toBe(initial.version + 1);
-    expect(opened.assignments).toEqual([{
-      assignmentId: mine.assignmentId,
-      leaseId,
-      epoch: 4,
-      gpuId: gpuId!,
-      rank: 1,
-      worldSize: 2,
-      headHost: 'head-host',
-      image: 'img:1',
-      command: ['sleep', '60'],
-      env: { A: 'b' },
-      state: 'run',
-      proofIntervalMs: 2_000,
-      period: 1,
-      challengeSeed: 'seed-1',
-      chainTip: null,
-    }]);
-    expect((await desiredStateOf(fresh.db, hostB))!.assignments.map((x) => x.assignmentId)).toContain(theirs.assignmentId);
-
-    // Accepted receipts show as the chain tip (a restarted agent continues from it); no version bump.
-    await fresh.db.updateTable('assignments').set({ started_at: new Date(Date.now() - 60_000) }).where('id', '=', mine.assignmentId).execute();
-    const receipts = signChain(mine, key.secretKey, { count: 2, startAt: Date.now() - 5_000, intervalMs: 2_000 });
-    await acceptReport(fresh.db, hostId, report(receipts), POLICY);
-    const reported = (await desiredStateOf(fresh.db, hostId))!;
-    expect(reported.version).toBe(opened.version);
-    expect(reported.assignments[0]!.chainTip).toEqual({ seq: 1, hash: receipts[1]!.hash, at: receipts[1]!.body.at });
-
-    await closePeriod(fresh.db, { leaseId, period: 1, next: { period: 2, challengeSeed: 'seed-2' } });
-    const closed = (await desiredStateOf(fresh.db, hostId))!;
-    expect(closed.version).toBe(opened.version + 1);
-    expect(closed.assignments[0]).toMatchObject({ period: 2, challengeSeed: 'seed-2', state: 'run' });
-
-    await endAssignment(fresh.db, { assignmentId: mine.assignmentId, endReason: 'lease_completed' });
-    await endAssignment(fresh.db, { assignmentId: mine.assignmentId, endReason: 'lease_completed' });
-    const ended = (await desiredStateOf(fresh.db, hostId))!;
-    // Once: a repeated end changes nothing.
-    expect(ended.version).toBe(closed.version + 1);
-    expect(ended.assignments.map((x) => [x.assignmentId, x.state])).toEqual([[mine.assignmentId, 'stop']]);
-
-    // B's version moved for the period close of its live assignment, never for A's open or end.
-    expect((await desiredStateOf(fresh.db, hostB))!.version).toBe(versionOfB + 1);
-    expect(await desiredStateOf(fresh.db, 'no-such-host')).toBeUndefined();
   });
 });

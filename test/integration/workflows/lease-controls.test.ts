@@ -98,6 +98,15 @@ test('a lease whose containers exit by themselves completes, paying only the sec
   await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-containers-exited');
 }, 90_000);
 
+test('a job done before its host first reports ran: the lease completes, it is not re-placed as a failed start', async () => {
+  const { body } = await post({ gpuModel: 'RTX4090', gpuCount: 1, command: ['sh', '-c', 'exit 0'] });
+  const done = await waitFor(async () => { const l = await lease(body.id); return ['completed', 'failed'].includes(l.status) && l; }, 60_000, 'ended');
+  expect({ status: done.status, endReason: done.endReason }).toEqual({ status: 'completed', endReason: 'every container exited' });
+  expect(done.assignments).toEqual([expect.objectContaining({ hostId: 'ct-a', endReason: 'container_exited' })]);
+  expect(done.failoverCount).toBe(0);
+  await expectMoneyBalanced(engine, body.id);
+}, 90_000);
+
 test('a start that fails half-way, with no provider left to replace it, stops what started and releases every GPU', async () => {
   // ct-b dies after its last report: still eligible for a moment, but nobody will start its container.
   engine.killHost('ct-b');
