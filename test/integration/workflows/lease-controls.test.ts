@@ -28,6 +28,9 @@ const lease = async (id: string) => (await engine.request('GET', `/v1/leases/${i
 const post = (body: Record<string, unknown>) =>
   engine.request('POST', '/v1/leases', { maxPricePerGpuHour: '5', durationSeconds: 60, image: DEMO_IMAGE, command: SLEEP_FOREVER, minTier: 3, ...body });
 const containersOf = (leaseId: string) => docker.listContainers({ all: true, filters: { label: [`lease-engine.lease=${leaseId}`] } });
+/** Hosts stop a lease's containers at their next look at the desired state, just after the lease records its end. */
+const containersGone = (leaseId: string) =>
+  waitFor(async () => (await containersOf(leaseId)).length === 0 || undefined, 15_000, `lease ${leaseId}'s containers removed`).catch(() => undefined);
 const freeGpus = async (model: string) =>
   ((await engine.request('GET', `/v1/offers?gpuModel=${model}`)).body as { available: number }[]).reduce((n, o) => n + o.available, 0);
 
@@ -53,6 +56,7 @@ test('extend moves the end by exactly the seconds asked; cancel stops the contai
   expect(ended.assignments[0]).toMatchObject({ endReason: 'lease_cancelled', endedAt: expect.any(String) });
   // Receipts signed up to the cancel are paid: cancellation hands them back from the host.
   expect(ended.assignments[0].verifiedSeconds).toBeGreaterThanOrEqual(2);
+  await containersGone(body.id);
   expect(await containersOf(body.id)).toHaveLength(0);
   expect(await freeGpus('RTX4090')).toBe(1);
   expect((await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 60 })).status).toBe(409);
@@ -91,6 +95,7 @@ test('a lease whose containers exit by themselves completes, paying only the sec
     // 4 s of sleep proven by 1 s receipts: at most what the container ran.
     expect(a.verifiedSeconds).toBeLessThanOrEqual(5);
   }
+  await containersGone(body.id);
   expect(await containersOf(body.id)).toHaveLength(0);
   const { chain } = await expectMoneyBalanced(engine, body.id);
   expect(chain.refunded).toBeGreaterThan(0n);
@@ -121,6 +126,7 @@ test('a start that fails half-way, with no provider left to replace it, stops wh
   for (const a of failed.assignments) expect(a.endedAt).not.toBeNull();
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-a').endReason).toBe('lease_failed');
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-b').endReason).toBe('start_failed');
+  await containersGone(body.id);
   expect(await containersOf(body.id)).toHaveLength(0);
   // The deposit locked before the failed start came back whole.
   const { chain } = await expectMoneyBalanced(engine, body.id);

@@ -64,6 +64,8 @@ test('a 2-GPU lease runs its containers, proves its seconds and completes at its
     expect(a.verifiedSeconds).toBeGreaterThanOrEqual(50);
     expect(a.verifiedSeconds).toBeLessThanOrEqual(61);
   }
+  // Hosts remove them at their next look at the desired state, just after the lease records its end.
+  await waitFor(async () => (await leaseContainers(leaseId)).length === 0 || undefined, 15_000, 'containers removed').catch(() => undefined);
   expect(await leaseContainers(leaseId)).toHaveLength(0);
 
   // Money: every proven second paid at the GPU's price, the rest refunded, exactly.
