@@ -29,8 +29,9 @@ import {
   type PublicKey,
   type TransactionInstruction,
 } from '@solana/web3.js';
-import { EscrowClient, LEASE_ESCROW_PROGRAM_ID, MIN_RECLAIM_GRACE_SECONDS } from './escrow-client';
-import { loadOrCreateKeypair } from './chain-node/keypair-file';
+import { EscrowClient, LEASE_ESCROW_PROGRAM_ID, MIN_RECLAIM_GRACE_SECONDS, programDataAddress } from './escrow-client';
+import { ESCROW_ADMIN_KEY, loadOrCreateKeypair } from './chain-node/keypair-file';
+import { upgradeAuthorityOf } from './chain-node/upgradeable-program';
 
 export const PAYMENT_DECIMALS = 6;
 
@@ -77,7 +78,9 @@ export async function bootstrapSolana(options: BootstrapOptions): Promise<Solana
   const keysDir = path.join(options.dataDir, 'keys');
   const key = (name: string) => loadOrCreateKeypair(path.join(keysDir, `${name}.json`));
   const faucet = key('faucet');
-  const admin = key('escrow-admin');
+  // The program's upgrade authority, as the local chain node deployed it (it made this key): only it may initialize
+  // the Config.
+  const admin = key(ESCROW_ADMIN_KEY);
   const settlementAuthority = key('settlement-authority');
   const treasuryOwner = key('treasury');
   const mint = key('payment-mint');
@@ -111,6 +114,7 @@ export async function bootstrapSolana(options: BootstrapOptions): Promise<Solana
     reclaimGraceSeconds: options.reclaimGraceSeconds ?? MIN_RECLAIM_GRACE_SECONDS };
   const existing = await client.fetchConfig();
   if (existing === null) {
+    await checkUpgradeAuthority(connection, client.programId, admin.publicKey, keysDir);
     await send([await client.initializeConfig({ admin: admin.publicKey, mint: mint.publicKey, treasury,
       settlementAuthority: settlementAuthority.publicKey, ...settings })], [admin]);
   } else if (
@@ -153,6 +157,21 @@ export async function bootstrapSolana(options: BootstrapOptions): Promise<Solana
   fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   fs.renameSync(`${file}.tmp`, file);
   return result;
+}
+
+/** The program refuses initialize_config from any key but its upgrade authority: say which key it wants, before
+ * sending. */
+async function checkUpgradeAuthority(connection: Connection, programId: PublicKey, admin: PublicKey, keysDir: string) {
+  const info = await connection.getAccountInfo(programDataAddress(programId));
+  const authority = info === null ? undefined : upgradeAuthorityOf(info.data);
+  if (authority === undefined) {
+    throw new Error(`program ${programId.toBase58()} is not deployed under the upgradeable loader: no key may initialize its Config`);
+  }
+  if (authority === null || !authority.equals(admin)) {
+    const holder = authority === null ? 'none: the program is immutable' : authority.toBase58();
+    throw new Error(`the escrow admin ${admin.toBase58()} (${keysDir}/${ESCROW_ADMIN_KEY}.json) is not the upgrade ` +
+      `authority of program ${programId.toBase58()} (${holder}), the only key that may initialize its Config`);
+  }
 }
 
 /** Tops a wallet up to `sol` when it holds less than half of it. */

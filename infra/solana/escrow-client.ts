@@ -21,7 +21,7 @@ export const MAX_PAYOUTS = 16;
 export const BPS_DENOMINATOR = 10_000n;
 /** Byte offset of `Lease.customer`, for `getProgramAccounts` memcmp filters. */
 export const LEASE_CUSTOMER_OFFSET = 24;
-export const LEASE_ACCOUNT_SIZE = 247;
+export const LEASE_ACCOUNT_SIZE = 255;
 /** The shortest reclaim grace the program accepts in its Config (economics.rs says why), from the IDL. */
 export const MIN_RECLAIM_GRACE_SECONDS = idlConstant('MIN_RECLAIM_GRACE_SECONDS');
 
@@ -59,6 +59,8 @@ export interface EscrowLease {
   startTime: bigint;
   durationSeconds: bigint;
   reclaimGraceSeconds: bigint;
+  /** How far ahead of the chain's clock the deposit may reach: the allowance is never drawn beyond it. */
+  windowSeconds: bigint;
   /** The Config's fee share when the lease opened; every settlement of this lease splits with it. */
   feeBps: number;
   /** The Config's burn share (of the fee) when the lease opened. */
@@ -113,12 +115,31 @@ export function configAddress(programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
   return PublicKey.findProgramAddressSync([Buffer.from('config')], programId)[0];
 }
 
+/** The upgradeable BPF loader, under which lease_escrow is deployed (`solana program deploy`). */
+export const UPGRADEABLE_LOADER_ID = new PublicKey('BPFLoaderUpgradeab1e11111111111111111111111');
+
+/**
+ * The program's ProgramData account: the loader's PDA `[program id]`, which holds the upgrade authority, the only key
+ * that may initialize the Config.
+ */
+export function programDataAddress(programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
+  return PublicKey.findProgramAddressSync([programId.toBuffer()], UPGRADEABLE_LOADER_ID)[0];
+}
+
 export function leaseAddress(leaseId: string | Uint8Array, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
   return PublicKey.findProgramAddressSync([Buffer.from('lease'), leaseIdBytes(leaseId)], programId)[0];
 }
 
 export function vaultAddress(lease: PublicKey, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
   return PublicKey.findProgramAddressSync([Buffer.from('vault'), lease.toBuffer()], programId)[0];
+}
+
+/**
+ * The customer's allowance delegate: the PDA `["allowance", wallet]` that the customer approves on its token account
+ * (`spl-token approve`). Only the program signs as it, and only to move that customer's tokens into its own leases.
+ */
+export function allowanceAddress(customer: PublicKey, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
+  return PublicKey.findProgramAddressSync([Buffer.from('allowance'), customer.toBuffer()], programId)[0];
 }
 
 /** The named program error of a failed transaction's custom error code, if it is one of this program's. */
@@ -171,13 +192,15 @@ export class EscrowClient {
     return vaultAddress(lease, this.programId);
   }
 
+  /** Signed by `admin`, which must be the program's upgrade authority (read from its ProgramData account). */
   initializeConfig(
     p: ConfigSettings & { admin: PublicKey; mint: PublicKey; treasury: PublicKey },
   ): Promise<TransactionInstruction> {
     const args = [p.settlementAuthority, p.feeBps, p.burnBps, bn(p.reclaimGraceSeconds)];
     const accounts = { admin: p.admin, config: this.configAddress, mint: p.mint, treasury: p.treasury };
+    const programs = { systemProgram: SystemProgram.programId, programData: programDataAddress(this.programId) };
     return this.method('initializeConfig')(...args)
-      .accountsStrict({ ...accounts, systemProgram: SystemProgram.programId })
+      .accountsStrict({ ...accounts, ...programs })
       .instruction();
   }
 
@@ -190,39 +213,52 @@ export class EscrowClient {
       .instruction();
   }
 
-  /** Payouts are capped at `maxRatePerSecond` × (min(now, end) − open). Signed by the customer and the settlement authority. */
+  allowanceAddress(customer: PublicKey): PublicKey {
+    return allowanceAddress(customer, this.programId);
+  }
+
+  /**
+   * Opens the lease with `deposit` drawn from the customer's allowance; signed by the settlement authority alone (it pays
+   * the rents). Payouts are capped at `maxRatePerSecond` × (min(now, end) − open); the deposit may reach at most
+   * `windowSeconds` ahead, and never exceeds the rate for its seconds.
+   */
   openLease(p: {
-    customer: PublicKey;
     settlementAuthority: PublicKey;
+    customer: PublicKey;
     leaseId: string | Uint8Array;
     mint: PublicKey;
     customerToken: PublicKey;
     maxRatePerSecond: bigint;
     durationSeconds: bigint;
     deposit: bigint;
+    windowSeconds: bigint;
   }): Promise<TransactionInstruction> {
     const lease = this.leaseAddress(p.leaseId);
-    const args = [Array.from(leaseIdBytes(p.leaseId)), bn(p.maxRatePerSecond), bn(p.durationSeconds), bn(p.deposit)];
-    const accounts = { customer: p.customer, settlementAuthority: p.settlementAuthority, config: this.configAddress, lease,
-      vault: this.vaultAddress(lease) };
+    const args = [Array.from(leaseIdBytes(p.leaseId)), bn(p.maxRatePerSecond), bn(p.durationSeconds), bn(p.deposit),
+      bn(p.windowSeconds)];
+    const accounts = { settlementAuthority: p.settlementAuthority, config: this.configAddress, customer: p.customer,
+      allowance: this.allowanceAddress(p.customer), lease, vault: this.vaultAddress(lease) };
     const programs = { tokenProgram: TOKEN_PROGRAM_ID, systemProgram: SystemProgram.programId };
     return this.method('openLease')(...args)
       .accountsStrict({ ...accounts, mint: p.mint, customerToken: p.customerToken, ...programs })
       .instruction();
   }
 
-  /** Anyone may top up, with the settlement authority co-signing; only the customer may also extend (`extendSeconds` > 0). */
+  /**
+   * Buys `extendSeconds` more of the lease at most at its rate, from the customer's allowance; the settlement authority
+   * signs. The program refuses an end beyond the lease's window from now.
+   */
   topUp(p: {
-    payer: PublicKey;
     settlementAuthority: PublicKey;
     lease: PublicKey;
-    payerToken: PublicKey;
+    customer: PublicKey;
+    customerToken: PublicKey;
     amount: bigint;
-    extendSeconds?: bigint;
+    extendSeconds: bigint;
   }): Promise<TransactionInstruction> {
-    const accounts = { payer: p.payer, settlementAuthority: p.settlementAuthority, config: this.configAddress, lease: p.lease,
-      vault: this.vaultAddress(p.lease), payerToken: p.payerToken };
-    return this.method('topUp')(bn(p.amount), bn(p.extendSeconds ?? 0n))
+    const accounts = { settlementAuthority: p.settlementAuthority, config: this.configAddress, lease: p.lease,
+      vault: this.vaultAddress(p.lease), customerToken: p.customerToken, allowance: this.allowanceAddress(p.customer) };
+    return this.method('topUp')(bn(p.amount), bn(p.extendSeconds))
       .accountsStrict({ ...accounts, tokenProgram: TOKEN_PROGRAM_ID })
       .instruction();
   }
@@ -258,7 +294,7 @@ export class EscrowClient {
   decodeLease(data: Buffer): EscrowLease {
     const l = this.program.coder.accounts.decode('lease', data);
     const integers = ['maxRatePerSecond', 'deposited', 'paidToProviders', 'fees', 'burned', 'refunded', 'startTime',
-      'durationSeconds', 'reclaimGraceSeconds', 'lastPeriod', 'lastSettledAt'];
+      'durationSeconds', 'reclaimGraceSeconds', 'windowSeconds', 'lastPeriod', 'lastSettledAt'];
     const out: Record<string, unknown> = { ...l };
     for (const key of integers) out[key] = big(l[key]);
     out.leaseId = Uint8Array.from(l.leaseId as number[]);

@@ -1,6 +1,9 @@
 /**
  * The local chain node: LiteSVM running the lease_escrow program behind Solana's JSON-RPC (HTTP on `port`)
  * and PubSub (WebSocket on `port + 1`, where web3.js expects it), with its state under `<dataDir>/chain/`.
+ * lease_escrow is deployed under the upgradeable loader with the escrow admin key `<dataDir>/keys/escrow-admin.json`
+ * as its upgrade authority: the node starts first, so it creates that key when missing, and the bootstrap, which
+ * initializes the Config with it, loads the same file.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import type { PublicKey } from '@solana/web3.js';
 import { LEASE_ESCROW_PROGRAM_ID } from '../escrow-client';
 import { Chain } from './chain';
+import { ESCROW_ADMIN_KEY, keyFile, loadOrCreateKeypair } from './keypair-file';
 import { RPC_METHODS } from './methods';
 import { startRpcServer, type RpcServer } from './rpc-server';
 import { startPubsubServer, type PubsubServer } from './ws-server';
@@ -25,10 +29,14 @@ export interface ChainNodeOptions {
   programPath?: string;
   /** Deployed at LEASE_ESCROW_PROGRAM_ID unless given. */
   programId?: PublicKey;
+  /** The program's upgrade authority at its first deployment on this chain (default: the escrow admin key). */
+  upgradeAuthority?: PublicKey;
   host?: string;
   log?: Logger;
   /** A commit that could not be persisted; the default logs it (a process host should exit). */
   onFatal?: (error: Error) => void;
+  /** The chain's wall clock (default Date.now): tests move it ahead to reach dates such as a lease's reclaim. */
+  nowMs?: () => number;
 }
 
 export interface ChainNode {
@@ -45,10 +53,13 @@ export async function startChainNode(options: ChainNodeOptions): Promise<ChainNo
   if (!fs.existsSync(programPath)) {
     throw new Error(`no lease_escrow program at ${programPath}: build it with \`npm run build:program\``);
   }
+  const upgradeAuthority = options.upgradeAuthority
+    ?? loadOrCreateKeypair(keyFile(options.dataDir, ESCROW_ADMIN_KEY)).publicKey;
   const chain = Chain.open({
     dir: path.join(options.dataDir, 'chain'),
-    programs: [{ programId: options.programId ?? LEASE_ESCROW_PROGRAM_ID, path: programPath }],
+    programs: [{ programId: options.programId ?? LEASE_ESCROW_PROGRAM_ID, path: programPath, upgradeAuthority }],
     onFatal: options.onFatal ?? ((error) => log.fatal({ err: error }, 'chain state could not be persisted')),
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
   chain.onCommit((record) => log.debug({ signature: record.signature, slot: record.slot, err: record.err }, 'landed'));
   try {

@@ -1,9 +1,11 @@
 /**
  * LiteSVM as a chain: transactions run at the wall-clock slot, only landed ones (fee charged) are kept, and
  * every landed transaction's changed accounts and status are made durable before anyone hears of it.
- * On open, the accounts of the store are written back into a fresh LiteSVM and the programs deployed again.
+ * On open, the accounts of the store are written back into a fresh LiteSVM and the programs deployed again, under
+ * the upgradeable loader.
  * Node runs one request at a time and LiteSVM is synchronous, so a commit is never interleaved with another.
  */
+import fs from 'node:fs';
 import bs58 from 'bs58';
 import { PublicKey, type VersionedTransaction } from '@solana/web3.js';
 import { FailedTransactionMetadata, LiteSVM, type TransactionMetadata } from 'litesvm';
@@ -21,11 +23,15 @@ import {
 } from './transaction-meta';
 import { transactionErrorJson, type TransactionErrorJson } from './transaction-error';
 import { clearX87State, loadX87Guard } from './x87-guard';
+import { programDataAddress } from '../escrow-client';
+import { deployUpgradeable, upgradeAuthorityOf } from './upgradeable-program';
 
 export interface ChainProgram {
   programId: PublicKey;
   /** The built `.so`, deployed again at every open (a rebuilt program is an upgrade). */
   path: string;
+  /** Of a first deployment; later opens keep the authority the chain holds (see `deploy`). */
+  upgradeAuthority: PublicKey | null;
 }
 
 export interface ChainOptions {
@@ -67,8 +73,25 @@ export class Chain {
   ) {
     this.clock = new WallClock(store.genesis, options.nowMs);
     for (const [key, state] of store.accounts) this.svm.setAccount(new PublicKey(key), toAccountInfo(state));
-    for (const program of options.programs) this.svm.addProgramFromFile(program.programId, program.path);
+    for (const program of options.programs) this.deploy(program);
     this.tick();
+  }
+
+  /**
+   * The deployment is not in the store unless a loader transaction changed it (a set-upgrade-authority): then its
+   * upgrade authority stays the chain's, and an immutable program keeps the code it had; otherwise the authority is
+   * the given one, the same at every open as long as its key file is.
+   */
+  private deploy(program: ChainProgram): void {
+    const stored = this.store.accounts.get(programDataAddress(program.programId).toBase58());
+    const recorded = stored === undefined ? undefined : upgradeAuthorityOf(stored.data);
+    const elf = fs.readFileSync(program.path);
+    if (recorded === null) {
+      deployUpgradeable(this.svm, { programId: program.programId, elf, upgradeAuthority: null }, stored!.data);
+    } else {
+      deployUpgradeable(this.svm, { programId: program.programId, elf,
+        upgradeAuthority: recorded ?? program.upgradeAuthority });
+    }
   }
 
   static open(options: ChainOptions): Chain {

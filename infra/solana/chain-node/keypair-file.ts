@@ -18,3 +18,12 @@ export function loadOrCreateKeypair(file: string): Keypair {
   fs.renameSync(tmp, file);
   return keypair;
 }
+
+/** `<dataDir>/keys/<name>.json`: the local chain's keys, shared by the chain node and the bootstrap. */
+export function keyFile(dataDir: string, name: string): string {
+  return path.join(dataDir, 'keys', `${name}.json`);
+}
+
+/** The escrow admin: lease_escrow's upgrade authority on the local chain, hence the only key that may initialize
+ * its Config, and the Config's admin. */
+export const ESCROW_ADMIN_KEY = 'escrow-admin';

@@ -110,6 +110,30 @@ pub fn reclaimable_at(start_time: i64, duration_seconds: u64, grace_seconds: u64
     start_time.saturating_add(wait)
 }
 
+/// A deposit may buy at most the max rate for the seconds it adds (`open_lease`: the lease's duration;
+/// `top_up`: its extension), so an allowance is never drawn faster than the lease can spend it.
+pub fn check_deposit_terms(amount: u64, rate_per_second: u64, seconds: u64) -> Result<(), EscrowError> {
+    if within_rate(amount, rate_per_second, seconds) {
+        Ok(())
+    } else {
+        Err(EscrowError::DepositBeyondTerms)
+    }
+}
+
+/// A lease's end (`start + duration`, exact) may reach at most `window` seconds past `now`: each top-up buys
+/// the next seconds of a rolling lease, never a block far ahead. The limit saturates, since a limit past the
+/// clock's range bounds nothing; the end overflowing is an error, not a wrap.
+pub fn check_window(start_time: i64, duration_seconds: u64, now: i64, window_seconds: u64) -> Result<(), EscrowError> {
+    let duration = i64::try_from(duration_seconds).map_err(|_| EscrowError::ArithmeticOverflow)?;
+    let end = start_time.checked_add(duration).ok_or(EscrowError::ArithmeticOverflow)?;
+    let limit = now.saturating_add(i64::try_from(window_seconds).unwrap_or(i64::MAX));
+    if end <= limit {
+        Ok(())
+    } else {
+        Err(EscrowError::BeyondWindow)
+    }
+}
+
 /// What a lease has spent: paid to providers plus fees plus burned.
 pub fn spent(paid_to_providers: u64, fees: u64, burned: u64) -> Result<u64, EscrowError> {
     paid_to_providers.checked_add(fees).and_then(|s| s.checked_add(burned)).ok_or(EscrowError::ArithmeticOverflow)
@@ -279,6 +303,33 @@ mod tests {
         let early = payable_seconds(start, duration, start + 60);
         assert_eq!(check_settlement(601, deposit, rate, early, duration), Err(EscrowError::RateExceeded));
         assert_eq!(check_settlement(6_001, deposit, rate, early, duration), Err(EscrowError::LeaseEndExceeded));
+    }
+
+    #[test]
+    fn a_deposit_buys_at_most_the_rate_for_its_seconds() {
+        assert_eq!(check_deposit_terms(6_000, 10, 600), Ok(()));
+        assert_eq!(check_deposit_terms(6_001, 10, 600), Err(EscrowError::DepositBeyondTerms));
+        assert_eq!(check_deposit_terms(1, 10, 0), Err(EscrowError::DepositBeyondTerms));
+        // rate × seconds beyond u64 is no overflow: any u64 deposit fits under it.
+        assert_eq!(check_deposit_terms(u64::MAX, u64::MAX, 2), Ok(()));
+        assert_eq!(check_deposit_terms(u64::MAX, 1 << 32, 1 << 32), Ok(()));
+        assert_eq!(check_deposit_terms(u64::MAX, (1 << 32) - 1, (1 << 32) + 1), Ok(()));
+        assert_eq!(check_deposit_terms(u64::MAX, (1 << 32) - 1, 1 << 32), Err(EscrowError::DepositBeyondTerms));
+    }
+
+    #[test]
+    fn the_end_stays_within_the_window_from_now() {
+        // Opened at 1_000 for 300 s, window 900 s: at 1_000 the end may reach 1_900.
+        assert_eq!(check_window(1_000, 900, 1_000, 900), Ok(()));
+        assert_eq!(check_window(1_000, 901, 1_000, 900), Err(EscrowError::BeyondWindow));
+        // A period later the window has moved on by a period.
+        assert_eq!(check_window(1_000, 1_200, 1_300, 900), Ok(()));
+        assert_eq!(check_window(1_000, 1_201, 1_300, 900), Err(EscrowError::BeyondWindow));
+        // A clock before the start allows no more than the window from that clock.
+        assert_eq!(check_window(1_000, 900, 900, 900), Err(EscrowError::BeyondWindow));
+        assert_eq!(check_window(i64::MAX - 1, 1, 0, u64::MAX), Ok(()));
+        assert_eq!(check_window(i64::MAX, 1, i64::MAX, u64::MAX), Err(EscrowError::ArithmeticOverflow));
+        assert_eq!(check_window(0, u64::MAX, 0, u64::MAX), Err(EscrowError::ArithmeticOverflow));
     }
 
     /// The IDL's `constants` are the program's, so a client reads the grace floor and the payout limit there.

@@ -69,7 +69,7 @@ named_errors! {
         InvalidTokenAccount = 6011: "The account is not an initialized SPL Token account",
         InvalidTreasury = 6012: "The treasury is not the configured treasury",
         InvalidProgram = 6013: "A program account is not the expected program",
-        NotCustomerTokenAccount = 6014: "The refund account is not owned by the lease's customer",
+        NotCustomerTokenAccount = 6014: "The token account is not owned by the lease's customer",
         LeaseNotOpen = 6015: "The lease is not open",
         PeriodNotIncreasing = 6016: "The period is not after the last settled period",
         RateExceeded = 6017: "Payouts would exceed the max rate times the time since the lease started",
@@ -87,6 +87,12 @@ named_errors! {
         NotWritable = 6029: "An account the instruction writes is not marked writable",
         LeaseEndExceeded = 6030: "Payouts would exceed the max rate times the lease's duration: no time after its end is payable",
         GraceTooShort = 6031: "The reclaim grace is shorter than the program's minimum",
+        InvalidAllowance = 6032: "The allowance is not this program's delegate PDA of the customer",
+        BeyondWindow = 6033: "The lease's end would reach beyond its window from now",
+        DepositBeyondTerms = 6034: "The deposit exceeds the max rate times the seconds it buys",
+        NotUpgradeAuthority = 6035: "The signer is not the program's upgrade authority",
+        InvalidProgramData = 6036: "The program data account is not this program's ProgramData under the upgradeable loader",
+        ProgramImmutable = 6037: "The program has no upgrade authority: initialize the config before making it immutable",
     }
 }
 

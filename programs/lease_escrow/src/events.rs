@@ -66,10 +66,12 @@ pub fn lease_opened(lease_address: &Address, lease: &Lease, reclaimable_at: i64)
         w.i64(lease.start_time)?;
         w.i64(reclaimable_at)?;
         w.u16(lease.fee_bps)?;
-        w.u16(lease.burn_bps)
+        w.u16(lease.burn_bps)?;
+        w.u64(lease.window_seconds)
     })
 }
 
+/// `payer` is the customer's wallet: a top-up draws only on the allowance of the lease's own customer.
 pub fn lease_topped_up(
     lease_address: &Address,
     payer: &Address,

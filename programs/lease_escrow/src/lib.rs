@@ -21,6 +21,7 @@ pub mod events;
 pub mod instructions;
 pub mod log;
 pub mod processor;
+pub mod program_data;
 pub mod state;
 pub mod validate;
 

@@ -75,6 +75,15 @@ impl Config {
     }
 }
 
+/// A customer's allowance: the PDA `["allowance", customer_wallet]`, which the customer approves as the SPL Token
+/// delegate of its own token account (`spl-token approve`). It holds no data; only this program can sign as it,
+/// and does so only in `open_lease` and `top_up`, to move that customer's tokens into that customer's lease vault.
+pub struct Allowance;
+
+impl Allowance {
+    pub const SEED: &'static [u8] = b"allowance";
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum LeaseStatus {
@@ -113,6 +122,9 @@ pub struct Lease {
     pub start_time: i64,
     pub duration_seconds: u64,
     pub reclaim_grace_seconds: u64,
+    /// How far past the chain's clock the lease's end may reach when it is topped up (at open, the duration
+    /// fits in it): the customer's allowance is drawn for the next seconds of the lease, never far ahead.
+    pub window_seconds: u64,
     /// The Config's fee and burn shares when the lease opened: every settlement of this lease splits with
     /// them, so an `update_config` never changes the terms of a lease already open.
     pub fee_bps: u16,
@@ -130,7 +142,7 @@ pub struct Lease {
 impl Lease {
     pub const SEED: &'static [u8] = b"lease";
     pub const VAULT_SEED: &'static [u8] = b"vault";
-    pub const LEN: usize = 8 + 16 + 32 * 3 + 8 * 11 + 2 + 2 + 1 + 32 + 1 + 1;
+    pub const LEN: usize = 8 + 16 + 32 * 3 + 8 * 12 + 2 + 2 + 1 + 32 + 1 + 1;
     /// Byte offset of `customer`, for `getProgramAccounts` memcmp filters.
     pub const CUSTOMER_OFFSET: usize = 8 + 16;
 
@@ -156,6 +168,7 @@ impl Lease {
             start_time: r.i64()?,
             duration_seconds: r.u64()?,
             reclaim_grace_seconds: r.u64()?,
+            window_seconds: r.u64()?,
             fee_bps: r.u16()?,
             burn_bps: r.u16()?,
             last_period: r.u64()?,
@@ -182,6 +195,7 @@ impl Lease {
         w.i64(self.start_time)?;
         w.u64(self.duration_seconds)?;
         w.u64(self.reclaim_grace_seconds)?;
+        w.u64(self.window_seconds)?;
         w.u16(self.fee_bps)?;
         w.u16(self.burn_bps)?;
         w.u64(self.last_period)?;
@@ -216,6 +230,7 @@ mod tests {
             start_time: -10,
             duration_seconds: 11,
             reclaim_grace_seconds: 12,
+            window_seconds: 16,
             fee_bps: 250,
             burn_bps: 4_000,
             last_period: 13,
@@ -229,10 +244,14 @@ mod tests {
 
     #[test]
     fn lease_round_trips_and_fills_its_length() {
+        assert_eq!(Lease::LEN, 255);
         let mut data = [0u8; Lease::LEN];
         lease().store(&mut data).unwrap();
         assert_eq!(Lease::load(&data).unwrap(), lease());
         assert_eq!(data[Lease::CUSTOMER_OFFSET..Lease::CUSTOMER_OFFSET + 32], [1u8; 32]);
+        // window_seconds right after reclaim_grace_seconds (the 9th u64 after the three addresses).
+        let grace_at = Lease::CUSTOMER_OFFSET + 32 * 3 + 8 * 8;
+        assert_eq!(data[grace_at..grace_at + 16], [12u64.to_le_bytes(), 16u64.to_le_bytes()].concat()[..]);
         assert_eq!(data[Lease::LEN - 1], 253);
     }
 

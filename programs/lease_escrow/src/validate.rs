@@ -6,7 +6,8 @@ use pinocchio::{error::ProgramError, AccountView, Address};
 use pinocchio_token::state::{Account as TokenAccount, Mint};
 
 use crate::error::EscrowError;
-use crate::state::{Config, Lease};
+use crate::program_data;
+use crate::state::{Allowance, Config, Lease};
 
 /// `account` must be `expected` (else `wrong`) and must have signed.
 pub fn signer_is(account: &AccountView, expected: &Address, wrong: EscrowError) -> Result<(), EscrowError> {
@@ -81,6 +82,27 @@ pub fn system_program(account: &AccountView) -> Result<(), EscrowError> {
     Ok(())
 }
 
+/// `program_data` is this program's ProgramData account (owned by the upgradeable loader, at its PDA
+/// `[program_id]`: only the loader can create an account there) and names `signer` as the upgrade authority.
+pub fn upgrade_authority(
+    program_id: &Address,
+    program_data: &AccountView,
+    signer: &AccountView,
+) -> Result<(), ProgramError> {
+    if !program_data.owned_by(&program_data::LOADER_ID) {
+        return Err(EscrowError::InvalidProgramData.into());
+    }
+    let (expected, _) = find_pda([program_id.as_ref()], &program_data::LOADER_ID);
+    if program_data.address() != &expected {
+        return Err(EscrowError::InvalidProgramData.into());
+    }
+    match program_data::upgrade_authority(&program_data.try_borrow()?)? {
+        Some(authority) if &authority == signer.address() => Ok(()),
+        Some(_) => Err(EscrowError::NotUpgradeAuthority.into()),
+        None => Err(EscrowError::ProgramImmutable.into()),
+    }
+}
+
 /// The fields of an SPL Token account this program cares about.
 pub struct TokenAccountFacts {
     pub owner: Address,
@@ -97,6 +119,23 @@ pub fn token_account_of(account: &AccountView, mint: &Address) -> Result<TokenAc
         return Err(EscrowError::MintMismatch.into());
     }
     Ok(TokenAccountFacts { owner: *token.owner(), amount: token.amount() })
+}
+
+/// A token account of `mint` owned by `customer`: the only kind the allowance draws from and refunds go to.
+pub fn customer_token(account: &AccountView, mint: &Address, customer: &Address) -> Result<(), ProgramError> {
+    if &token_account_of(account, mint)?.owner != customer {
+        return Err(EscrowError::NotCustomerTokenAccount.into());
+    }
+    Ok(())
+}
+
+/// `account` is the allowance PDA of `customer`; its bump, for signing.
+pub fn allowance(program_id: &Address, account: &AccountView, customer: &Address) -> Result<u8, EscrowError> {
+    let (expected, bump) = find_pda([Allowance::SEED, customer.as_ref()], program_id);
+    if account.address() != &expected {
+        return Err(EscrowError::InvalidAllowance);
+    }
+    Ok(bump)
 }
 
 /// `account` is the initialized SPL Token mint `expected`.

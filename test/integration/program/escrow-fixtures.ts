@@ -1,8 +1,11 @@
 /**
  * A market ready for leases: payment mint (6 decimals), treasury, admin, settlement authority, the config
- * initialized, a funded customer and some providers with payout token accounts; and a lease opened in it.
+ * initialized, a funded customer that approved its allowance, and some providers with payout token accounts; and a
+ * lease opened in it. Only these fixtures hold the customer's keypair: the settlement authority opens and tops up
+ * leases without it, through the allowance.
  */
 import { randomUUID } from 'node:crypto';
+import { createApproveInstruction, createRevokeInstruction } from '@solana/spl-token';
 import { TransactionInstruction, type Keypair, type PublicKey } from '@solana/web3.js';
 import { MIN_RECLAIM_GRACE_SECONDS } from '../../../infra/solana/escrow-client';
 import type { EscrowHarness } from './escrow-harness';
@@ -18,6 +21,16 @@ export interface Provider {
   token: PublicKey;
 }
 
+/** What a customer approves by default: more than any lease of the tests draws. */
+export const ALLOWANCE = 5_000n * TOKEN;
+
+/** A customer: its wallet, a token account of the payment mint, and the allowance PDA the program signs as. */
+export interface Customer {
+  wallet: Keypair;
+  token: PublicKey;
+  allowance: PublicKey;
+}
+
 export interface Market {
   admin: Keypair;
   authority: Keypair;
@@ -28,13 +41,14 @@ export interface Market {
   providers: Provider[];
 }
 
-export async function openMarket(h: EscrowHarness, providerCount = 3): Promise<Market> {
-  const admin = h.wallet();
+/** `customer`: the customer's keypair, when the caller needs a known one (a fixed allowance PDA). */
+export async function openMarket(h: EscrowHarness, providerCount = 3, customerKey?: Keypair): Promise<Market> {
+  // Only the program's upgrade authority may initialize the config.
+  const admin = h.upgradeAuthority;
   const authority = h.wallet();
-  const customer = h.wallet();
   const mint = h.createMint(6);
   const treasury = h.createTokenAccount(mint, h.wallet().publicKey);
-  const customerToken = h.createTokenAccount(mint, customer.publicKey, 10_000n * TOKEN);
+  const { wallet: customer, token: customerToken } = newCustomer(h, mint, ALLOWANCE, customerKey);
   const providers = Array.from({ length: providerCount }, () => {
     const owner = h.wallet(1);
     return { owner, token: h.createTokenAccount(mint, owner.publicKey) };
@@ -54,6 +68,27 @@ export async function openMarket(h: EscrowHarness, providerCount = 3): Promise<M
   return { admin, authority, mint, treasury, customer, customerToken, providers };
 }
 
+/** A wallet with 10,000 tokens that approved the program's allowance PDA for `allowance` of them. */
+export function newCustomer(h: EscrowHarness, mint: PublicKey, allowance = ALLOWANCE, key?: Keypair): Customer {
+  const wallet = h.wallet(10, key);
+  const token = h.createTokenAccount(mint, wallet.publicKey, 10_000n * TOKEN);
+  approve(h, wallet, token, allowance);
+  return { wallet, token, allowance: h.client.allowanceAddress(wallet.publicKey) };
+}
+
+/** What `spl-token approve <token> <amount> <allowance PDA>` does, signed by the customer's own key. */
+export function approve(h: EscrowHarness, wallet: Keypair, token: PublicKey, amount: bigint, delegate?: PublicKey): void {
+  const ix = createApproveInstruction(token, delegate ?? h.client.allowanceAddress(wallet.publicKey), wallet.publicKey, amount);
+  const result = h.send([ix], [wallet]);
+  if (!result.ok) throw new Error(`approve failed: ${result.error}`);
+}
+
+/** `spl-token revoke <token>`, signed by the customer. */
+export function revoke(h: EscrowHarness, wallet: Keypair, token: PublicKey): void {
+  const result = h.send([createRevokeInstruction(token, wallet.publicKey)], [wallet]);
+  if (!result.ok) throw new Error(`revoke failed: ${result.error}`);
+}
+
 export interface OpenedLease {
   leaseId: string;
   lease: PublicKey;
@@ -61,33 +96,64 @@ export interface OpenedLease {
   deposit: bigint;
   ratePerSecond: bigint;
   durationSeconds: bigint;
+  windowSeconds: bigint;
 }
 
-/** Defaults: 100 tokens deposited, at most 0.05 token per second, for 3600 s; co-signed by the settlement authority. */
+export interface LeaseTerms {
+  deposit?: bigint;
+  ratePerSecond?: bigint;
+  durationSeconds?: bigint;
+  /** Defaults to the duration: no top-up may then reach past the first end until time has passed. */
+  windowSeconds?: bigint;
+}
+
+/** Defaults: at most 0.05 token per second, for 3600 s, 100 tokens deposited (or the rate for the whole duration,
+ * when that is less: the program refuses a deposit beyond it). */
+export function leaseTerms(terms: LeaseTerms = {}) {
+  const durationSeconds = terms.durationSeconds ?? 3_600n;
+  const ratePerSecond = terms.ratePerSecond ?? 50_000n;
+  const cap = ratePerSecond * durationSeconds;
+  return {
+    deposit: terms.deposit ?? (cap < 100n * TOKEN ? cap : 100n * TOKEN),
+    ratePerSecond,
+    durationSeconds,
+    windowSeconds: terms.windowSeconds ?? durationSeconds,
+  };
+}
+
+/** The open_lease instruction for `customer` (default: the market's) paying from `customerToken`. */
+export function openInstruction(
+  h: EscrowHarness,
+  m: Market,
+  leaseId: string,
+  terms: LeaseTerms = {},
+  customer: { wallet: PublicKey; token: PublicKey } = { wallet: m.customer.publicKey, token: m.customerToken },
+): Promise<TransactionInstruction> {
+  const t = leaseTerms(terms);
+  return h.client.openLease({
+    settlementAuthority: m.authority.publicKey,
+    customer: customer.wallet,
+    leaseId,
+    mint: m.mint,
+    customerToken: customer.token,
+    maxRatePerSecond: t.ratePerSecond,
+    durationSeconds: t.durationSeconds,
+    deposit: t.deposit,
+    windowSeconds: t.windowSeconds,
+  });
+}
+
+/** Opened by the settlement authority alone, the deposit drawn from the market customer's allowance. */
 export async function openLease(
   h: EscrowHarness,
   m: Market,
-  terms: { deposit?: bigint; ratePerSecond?: bigint; durationSeconds?: bigint } = {},
+  terms: LeaseTerms = {},
+  customer?: { wallet: PublicKey; token: PublicKey },
 ): Promise<OpenedLease> {
   const leaseId = randomUUID();
-  const deposit = terms.deposit ?? 100n * TOKEN;
-  const ratePerSecond = terms.ratePerSecond ?? 50_000n;
-  const durationSeconds = terms.durationSeconds ?? 3_600n;
-  await h.ok(
-    h.client.openLease({
-      customer: m.customer.publicKey,
-      settlementAuthority: m.authority.publicKey,
-      leaseId,
-      mint: m.mint,
-      customerToken: m.customerToken,
-      maxRatePerSecond: ratePerSecond,
-      durationSeconds,
-      deposit,
-    }),
-    [m.customer, m.authority],
-  );
+  await h.ok(openInstruction(h, m, leaseId, terms, customer), [m.authority]);
   const lease = h.client.leaseAddress(leaseId);
-  return { leaseId, lease, vault: h.client.vaultAddress(lease), deposit, ratePerSecond, durationSeconds };
+  return { leaseId, lease, vault: h.client.vaultAddress(lease), ...leaseTerms(terms) };
 }
 
 export function digest(fill: number): Uint8Array {
@@ -118,7 +184,7 @@ export async function substitute(
   return new TransactionInstruction({ programId: ix.programId, keys, data: ix.data });
 }
 
-/** Every account an attack on this lease could touch. */
+/** Every account an attack on this lease could touch (the customer's token account with its delegation too). */
 export function watched(h: EscrowHarness, m: Market, l: OpenedLease): PublicKey[] {
   return [
     h.client.configAddress,
@@ -127,6 +193,7 @@ export function watched(h: EscrowHarness, m: Market, l: OpenedLease): PublicKey[
     m.mint,
     m.treasury,
     m.customerToken,
+    h.client.allowanceAddress(m.customer.publicKey),
     ...m.providers.map((p) => p.token),
   ];
 }
@@ -136,16 +203,14 @@ export function closing(m: Market, l: OpenedLease, period: bigint, amounts: bigi
   return { ...settlement(m, l, period, amounts), customer: m.customer.publicKey, customerToken: m.customerToken };
 }
 
-/** top_up() by `payer` from its token account, co-signed by `m`'s settlement authority (sign with both). */
-export function topUp(
-  h: EscrowHarness,
-  m: Market,
-  l: OpenedLease,
-  payer: Keypair,
-  payerToken: PublicKey,
-  amount: bigint,
-  extendSeconds = 0n,
-) {
-  const settlementAuthority = m.authority.publicKey;
-  return h.client.topUp({ payer: payer.publicKey, settlementAuthority, lease: l.lease, payerToken, amount, extendSeconds });
+/** top_up() of `l` by `m`'s settlement authority (it alone signs), drawn from the market customer's allowance. */
+export function topUp(h: EscrowHarness, m: Market, l: OpenedLease, amount: bigint, extendSeconds: bigint) {
+  return h.client.topUp({
+    settlementAuthority: m.authority.publicKey,
+    lease: l.lease,
+    customer: m.customer.publicKey,
+    customerToken: m.customerToken,
+    amount,
+    extendSeconds,
+  });
 }

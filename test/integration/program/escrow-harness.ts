@@ -1,10 +1,13 @@
 /**
- * The lease_escrow program, freshly built, running in LiteSVM: Anchor-built instructions go in as web3.js
- * transactions, and each result comes back with its logs, compute units, decoded events, or the program's named
- * error. Also the SPL Token fixtures the tests need (a 6-decimal mint, token accounts, balances) and snapshots
- * of accounts, to show that a refused transaction changed nothing.
+ * The lease_escrow program, freshly built, running in LiteSVM under the upgradeable loader (with an upgrade
+ * authority, the deployer, unless immutable): Anchor-built instructions go in as web3.js transactions, and each
+ * result comes back with its logs, compute units, decoded events, or the program's named error (or the SPL Token
+ * program's, when it refused a transfer the program asked for). Also the SPL Token fixtures the tests need (a
+ * 6-decimal mint, token accounts, balances, delegations) and snapshots of accounts, to show that a refused
+ * transaction changed nothing.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ACCOUNT_SIZE,
@@ -32,6 +35,7 @@ import {
   escrowErrorName,
   type EscrowEvent,
 } from '../../../infra/solana/escrow-client';
+import { deployUpgradeable } from '../../../infra/solana/chain-node/upgradeable-program';
 
 const ROOT = path.resolve(__dirname, '../../..');
 export const PROGRAM_SO = path.join(ROOT, 'programs/lease_escrow/target/deploy/lease_escrow.so');
@@ -44,6 +48,9 @@ const ANCHOR_LANG_ERRORS: Record<number, string> = {
   3005: 'AccountNotEnoughKeys',
 };
 
+/** The SPL Token program's errors that a draw on an allowance meets (spl-token's `TokenError`, by code). */
+const TOKEN_ERRORS: Record<number, string> = { 1: 'InsufficientFunds', 4: 'OwnerMismatch', 17: 'AccountFrozen' };
+
 export type SendResult =
   | { ok: true; logs: string[]; computeUnits: bigint; events: EscrowEvent[]; bytes: number }
   | { ok: false; logs: string[]; error: string };
@@ -53,17 +60,29 @@ export function buildProgram(): void {
   execFileSync('bash', [path.join(ROOT, 'scripts/build-program.sh')], { stdio: 'pipe' });
 }
 
+export interface HarnessOptions {
+  /** Deploy with no upgrade authority (as after `solana program set-upgrade-authority --final`). */
+  immutable?: boolean;
+}
+
 export class EscrowHarness {
   readonly svm = new LiteSVM();
   /** Pays for fixtures; never a party to a lease. */
   readonly bank = Keypair.generate();
+  /** The deployer, funded: the program's upgrade authority (unless immutable), the only key that may initialize the
+   * config. */
+  readonly upgradeAuthority = Keypair.generate();
+  readonly programData: PublicKey;
   readonly client: EscrowClient;
 
-  constructor(readonly programId: PublicKey = LEASE_ESCROW_PROGRAM_ID) {
-    this.svm.addProgramFromFile(programId, PROGRAM_SO);
+  constructor(readonly programId: PublicKey = LEASE_ESCROW_PROGRAM_ID, options: HarnessOptions = {}) {
+    // Under the upgradeable loader, as `solana program deploy` leaves it.
+    const upgradeAuthority = options.immutable ? null : this.upgradeAuthority.publicKey;
+    this.programData = deployUpgradeable(this.svm, { programId, elf: readFileSync(PROGRAM_SO), upgradeAuthority });
     // Builders never touch the network; the connection only satisfies Anchor's provider.
     this.client = new EscrowClient(new Connection('http://127.0.0.1:1'), programId);
     this.svm.airdrop(this.bank.publicKey, 1_000n * BigInt(LAMPORTS_PER_SOL));
+    this.svm.airdrop(this.upgradeAuthority.publicKey, 10n * BigInt(LAMPORTS_PER_SOL));
     this.setTime(1_700_000_000n);
   }
 
@@ -81,9 +100,8 @@ export class EscrowHarness {
     this.setTime(this.now + BigInt(seconds));
   }
 
-  /** A keypair with SOL for fees and rent. */
-  wallet(sol = 10): Keypair {
-    const keypair = Keypair.generate();
+  /** A keypair with SOL for fees and rent (`keypair` when given, else a new one). */
+  wallet(sol = 10, keypair = Keypair.generate()): Keypair {
     this.svm.airdrop(keypair.publicKey, BigInt(sol * LAMPORTS_PER_SOL));
     return keypair;
   }
@@ -98,7 +116,8 @@ export class EscrowHarness {
     const result = this.svm.sendTransaction(tx);
     this.svm.expireBlockhash();
     if (result instanceof FailedTransactionMetadata) {
-      return { ok: false, logs: result.meta().logs(), error: describeError(result) };
+      const logs = result.meta().logs();
+      return { ok: false, logs, error: describeError(result, logs) };
     }
     const logs = result.logs();
     const events = this.client.parseEvents(logs);
@@ -174,6 +193,14 @@ export class EscrowHarness {
     this.setup([createMintToInstruction(mint, account, this.bank.publicKey, amount)], []);
   }
 
+  /** The delegate of a token account and what it may still move. */
+  delegation(tokenAccount: PublicKey): { delegate: PublicKey | null; amount: bigint } {
+    const info = this.svm.getAccount(tokenAccount);
+    if (info === null) throw new Error(`no token account ${tokenAccount.toBase58()}`);
+    const account = unpackAccount(tokenAccount, { ...info, data: Buffer.from(info.data) });
+    return { delegate: account.delegate, amount: account.delegatedAmount };
+  }
+
   /** Token balance in base units; 0 for an account that does not exist (a closed vault). */
   balance(tokenAccount: PublicKey): bigint {
     const info = this.svm.getAccount(tokenAccount);
@@ -215,13 +242,16 @@ export class EscrowHarness {
   }
 }
 
-/** The program's error name for a custom error, else the runtime's description. */
-function describeError(failed: FailedTransactionMetadata): string {
+/** The program's error name for a custom error, `token:<name>` when the SPL Token program raised it in a call the
+ * program made (a draw the delegation does not allow), else the runtime's description. */
+function describeError(failed: FailedTransactionMetadata, logs: string[]): string {
   const err = failed.err();
   // e.g. "TransactionErrorInstructionError { index: 0, error: InstructionErrorCustom { code: 6016 } }"
   const custom = /Custom(?:\(| \{ code: )(\d+)/.exec(err.toString());
   if (custom !== null) {
     const code = Number(custom[1]);
+    const tokenFailed = `Program ${TOKEN_PROGRAM_ID.toBase58()} failed: custom program error: 0x${code.toString(16)}`;
+    if (logs.includes(tokenFailed)) return `token:${TOKEN_ERRORS[code] ?? code}`;
     return escrowErrorName(code) ?? ANCHOR_LANG_ERRORS[code] ?? `Custom(${code})`;
   }
   return err.toString();

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha256';
 import { TransactionInstruction, type Keypair, type PublicKey } from '@solana/web3.js';
 import { LEASE_ESCROW_IDL } from '../../../infra/solana/escrow-client';
 import { EscrowHarness, buildProgram } from './escrow-harness';
-import { GRACE_SECONDS, TOKEN, closing, openLease, settlement, type Market } from './escrow-fixtures';
+import { GRACE_SECONDS, TOKEN, approve, closing, openLease, settlement, type Market } from './escrow-fixtures';
 
 beforeAll(() => buildProgram());
 
@@ -98,7 +98,7 @@ describe('the IDL and the program agree', () => {
 
   test('every instruction is accepted exactly as declared, and refused otherwise', async () => {
     h = new EscrowHarness();
-    const admin = h.wallet();
+    const admin = h.upgradeAuthority;
     const mint = h.createMint(6);
     const treasury = h.createTokenAccount(mint, admin.publicKey);
     const initialize = {
@@ -119,22 +119,25 @@ describe('the IDL and the program agree', () => {
     const leaseId = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
     const open = { customer: m.customer.publicKey, settlementAuthority: admin.publicKey, leaseId, mint,
       customerToken: m.customerToken };
-    const terms = { maxRatePerSecond: 70_001n, durationSeconds: 1_801n, deposit: 50n * TOKEN + 7n };
-    await agree('open_lease', h.client.openLease({ ...open, ...terms }), [m.customer, admin]);
+    const terms = { maxRatePerSecond: 70_001n, durationSeconds: 1_801n, deposit: 50n * TOKEN + 7n, windowSeconds: 1_811n };
+    await agree('open_lease', h.client.openLease({ ...open, ...terms }), [admin]);
     const lease = h.client.leaseAddress(leaseId);
     const vault = h.client.vaultAddress(lease);
-    const l = { leaseId, lease, vault, deposit: terms.deposit, ratePerSecond: 70_001n, durationSeconds: 1_801n };
+    const l = { leaseId, lease, vault, deposit: terms.deposit, ratePerSecond: 70_001n, durationSeconds: 1_801n,
+      windowSeconds: 1_811n };
     const stored = h.client.decodeLease(h.data(lease));
-    expect([stored.maxRatePerSecond, stored.durationSeconds, stored.deposited]).toEqual([
+    expect([stored.maxRatePerSecond, stored.durationSeconds, stored.deposited, stored.windowSeconds]).toEqual([
       terms.maxRatePerSecond,
       terms.durationSeconds,
       terms.deposit,
+      terms.windowSeconds,
     ]);
     expect(Buffer.from(stored.leaseId).toString('hex')).toBe(leaseId.replace(/-/g, ''));
 
-    const topUp = { payer: m.customer.publicKey, settlementAuthority: admin.publicKey, lease, payerToken: m.customerToken,
-      amount: 3n, extendSeconds: 9n };
-    await agree('top_up', h.client.topUp(topUp), [m.customer, admin]);
+    const topUp = { settlementAuthority: admin.publicKey, lease, customer: m.customer.publicKey,
+      customerToken: m.customerToken, amount: 3n, extendSeconds: 9n };
+    await agree('top_up', h.client.topUp(topUp), [admin]);
+    expect(h.client.decodeLease(h.data(lease)).durationSeconds).toBe(1_810n);
     h.advance(100);
     await agree('settle', h.client.settle(settlement(m, l, 5n, [1_000_000n, 33n])), [admin]);
     expect(h.client.decodeLease(h.data(lease)).lastPeriod).toBe(5n);
@@ -147,7 +150,7 @@ describe('the IDL and the program agree', () => {
     await agree('reclaim', h.client.reclaim(reclaim), [m.customer]);
     leases.push(lease, other.lease);
     // Arguments ±1 byte, every adjacent swap, every writable and every signer flag, of all seven instructions.
-    expect(violationsRefused).toBeGreaterThan(60);
+    expect(violationsRefused).toBeGreaterThan(70);
   });
 
   test('the PDAs and program addresses declared in the IDL resolve to the accounts the program takes', async () => {
@@ -230,6 +233,7 @@ describe('the IDL and the program agree', () => {
 async function marketOn(h: EscrowHarness, mint: Market['mint'], treasury: Market['treasury']) {
   const customer = h.wallet();
   const customerToken = h.createTokenAccount(mint, customer.publicKey, 1_000n * TOKEN);
+  approve(h, customer, customerToken, 1_000n * TOKEN);
   const providers = [0, 1].map(() => {
     const owner = h.wallet(1);
     return { owner, token: h.createTokenAccount(mint, owner.publicKey) };

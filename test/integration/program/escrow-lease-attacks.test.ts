@@ -1,6 +1,6 @@
 /**
- * Attacks on the config, on opening and topping up a lease, and on reclaim. Each must be refused with the
- * error meant for it and change nothing; a third party's top-up is accepted, and credited to the lease it names.
+ * Attacks on the config, on the terms of a lease's opening, and on reclaim. Each must be refused with the error
+ * meant for it and change nothing. (Attacks through the allowance, and on top_up: escrow-allowance.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import type { Keypair, PublicKey, TransactionInstruction } from '@solana/web3.js';
@@ -11,20 +11,20 @@ import {
   FEE_BPS,
   GRACE_SECONDS,
   TOKEN,
+  openInstruction,
   openLease,
   openMarket,
   closing,
   substitute,
   topUp,
   watched,
+  type LeaseTerms,
   type Market,
   type OpenedLease,
 } from './escrow-fixtures';
 
 // open_lease's accounts, in IDL order.
-const [, OPEN_AUTHORITY, , OPEN_LEASE, OPEN_VAULT] = [0, 1, 2, 3, 4];
-// top_up's.
-const [, TOP_UP_AUTHORITY, , , TOP_UP_VAULT] = [0, 1, 2, 3, 4];
+const OPEN = { authority: 0, lease: 4, vault: 5 };
 
 beforeAll(() => buildProgram());
 
@@ -41,17 +41,11 @@ beforeEach(async () => {
 const refused = (ix: Promise<TransactionInstruction> | TransactionInstruction, signers: Keypair[]) =>
   h.refused(ix, signers, watched(h, m, l));
 
-function open(leaseId: string, mint = m.mint, customerToken = m.customerToken, maxRatePerSecond = 1_000n) {
-  return h.client.openLease({
-    customer: m.customer.publicKey,
-    settlementAuthority: m.authority.publicKey,
-    leaseId,
-    mint,
-    customerToken,
-    maxRatePerSecond,
-    durationSeconds: 600n,
-    deposit: TOKEN,
-  });
+/** 1 token for 600 s at most 2,000 base units a second (1.2 tokens), unless `terms` say otherwise. */
+function open(leaseId: string, terms: LeaseTerms = {}, mint = m.mint, customerToken = m.customerToken) {
+  const market = { ...m, mint };
+  const customer = { wallet: m.customer.publicKey, token: customerToken };
+  return openInstruction(h, market, leaseId, { deposit: TOKEN, ratePerSecond: 2_000n, durationSeconds: 600n, ...terms }, customer);
 }
 
 /** The same instruction with the account at `index` no longer a signer (named, but its key did not sign). */
@@ -100,7 +94,7 @@ describe('the config refuses', () => {
 
   test('a reclaim grace below the minimum in initialize_config: no config is created; the minimum itself is taken', async () => {
     const fresh = new EscrowHarness();
-    const admin = fresh.wallet();
+    const admin = fresh.upgradeAuthority;
     const mint = fresh.createMint(6);
     const settings = {
       admin: admin.publicKey,
@@ -119,118 +113,94 @@ describe('the config refuses', () => {
     await fresh.ok(fresh.client.initializeConfig({ ...settings, reclaimGraceSeconds: MIN_RECLAIM_GRACE_SECONDS }), [admin]);
   });
 
-  test('a second initialize_config', async () => {
-    const attacker = h.wallet();
+  test('a second initialize_config, even by the upgrade authority (a stranger: escrow-config-authority.test.ts)', async () => {
     const ix = h.client.initializeConfig({
-      admin: attacker.publicKey,
+      admin: h.upgradeAuthority.publicKey,
       mint: m.mint,
       treasury: m.treasury,
-      settlementAuthority: attacker.publicKey,
+      settlementAuthority: h.upgradeAuthority.publicKey,
       feeBps: 10_000,
       burnBps: 0,
       reclaimGraceSeconds: MIN_RECLAIM_GRACE_SECONDS,
     });
-    expect(await refused(ix, [attacker])).toBe('AlreadyInitialized');
+    expect(await refused(ix, [h.upgradeAuthority])).toBe('AlreadyInitialized');
   });
 });
 
 describe('open_lease refuses', () => {
   /** Refused, with nothing changed and no Lease account or vault created for `leaseId`. */
-  async function refusedOpen(ix: Promise<TransactionInstruction>, leaseId: string, signers: Keypair[]) {
+  async function refusedOpen(ix: Promise<TransactionInstruction>, leaseId: string, signers: Keypair[] = [m.authority]) {
     const lease = h.client.leaseAddress(leaseId);
     const error = await h.refused(ix, signers, [...watched(h, m, l), lease, h.client.vaultAddress(lease)]);
     expect(h.exists(lease)).toBe(false);
     return error;
   }
 
-  test("the customer opening its lease's escrow alone, on its own terms (rate 1), before the engine does", async () => {
+  test("the customer opening its lease's escrow itself, on its own terms (rate 1), before the engine does", async () => {
     const leaseId = randomUUID();
+    const own = { ratePerSecond: 1n, deposit: 600n };
     // Naming itself as the settlement authority.
-    const self = substitute(open(leaseId, m.mint, m.customerToken, 1n), OPEN_AUTHORITY, m.customer.publicKey);
+    const self = substitute(open(leaseId, own), OPEN.authority, m.customer.publicKey);
     expect(await refusedOpen(self, leaseId, [m.customer])).toBe('NotSettlementAuthority');
     // Naming the real one, which did not sign.
-    const forged = unsigned(open(leaseId, m.mint, m.customerToken, 1n), OPEN_AUTHORITY);
+    const forged = unsigned(open(leaseId, own), OPEN.authority);
     expect(await refusedOpen(forged, leaseId, [m.customer])).toBe('MissingSignature');
-    // The engine's open, co-signed, still takes the lease id.
-    await h.ok(open(leaseId), [m.customer, m.authority]);
-    expect(h.client.decodeLease(h.data(h.client.leaseAddress(leaseId))).maxRatePerSecond).toBe(1_000n);
+    // The engine's open, by the settlement authority alone, still takes the lease id.
+    await h.ok(open(leaseId), [m.authority]);
+    expect(h.client.decodeLease(h.data(h.client.leaseAddress(leaseId))).maxRatePerSecond).toBe(2_000n);
   });
 
-  test('a co-signer who is not the settlement authority', async () => {
+  test('a signer who is not the settlement authority', async () => {
     const leaseId = randomUUID();
     const stranger = h.wallet();
-    const ix = substitute(open(leaseId), OPEN_AUTHORITY, stranger.publicKey);
-    expect(await refusedOpen(ix, leaseId, [m.customer, stranger])).toBe('NotSettlementAuthority');
+    const ix = substitute(open(leaseId), OPEN.authority, stranger.publicKey);
+    expect(await refusedOpen(ix, leaseId, [stranger])).toBe('NotSettlementAuthority');
+  });
+
+  test('a deposit beyond the max rate times the duration; exactly that is taken', async () => {
+    const leaseId = randomUUID();
+    const terms = { ratePerSecond: 2_000n, durationSeconds: 600n };
+    expect(await refusedOpen(open(leaseId, { ...terms, deposit: 1_200_001n }), leaseId)).toBe('DepositBeyondTerms');
+    await h.ok(open(leaseId, { ...terms, deposit: 1_200_000n }), [m.authority]);
+  });
+
+  test('a duration beyond the window, and no window at all', async () => {
+    const leaseId = randomUUID();
+    expect(await refusedOpen(open(leaseId, { durationSeconds: 600n, windowSeconds: 599n }), leaseId)).toBe('BeyondWindow');
+    expect(await refusedOpen(open(leaseId, { durationSeconds: 600n, windowSeconds: 0n }), leaseId)).toBe('BeyondWindow');
+    await h.ok(open(leaseId, { durationSeconds: 600n, windowSeconds: 600n }), [m.authority]);
+  });
+
+  test('no deposit, no rate, no duration', async () => {
+    const leaseId = randomUUID();
+    expect(await refusedOpen(open(leaseId, { deposit: 0n }), leaseId)).toBe('ZeroAmount');
+    expect(await refusedOpen(open(leaseId, { ratePerSecond: 0n }), leaseId)).toBe('InvalidRate');
+    expect(await refusedOpen(open(leaseId, { durationSeconds: 0n }), leaseId)).toBe('InvalidDuration');
   });
 
   test('a mint other than the payment mint', async () => {
     const otherMint = h.createMint(6);
     const otherToken = h.createTokenAccount(otherMint, m.customer.publicKey, 10n * TOKEN);
-    expect(await refused(open(randomUUID(), otherMint, otherToken), [m.customer, m.authority])).toBe('MintMismatch');
+    expect(await refused(open(randomUUID(), {}, otherMint, otherToken), [m.authority])).toBe('MintMismatch');
   });
 
   test('paying from a token account of another mint', async () => {
     const otherMint = h.createMint(6);
     const otherToken = h.createTokenAccount(otherMint, m.customer.publicKey, 10n * TOKEN);
-    expect(await refused(open(randomUUID(), m.mint, otherToken), [m.customer, m.authority])).toBe('MintMismatch');
+    expect(await refused(open(randomUUID(), {}, m.mint, otherToken), [m.authority])).toBe('MintMismatch');
   });
 
   test('a lease account that is not the PDA of the lease id', async () => {
     const foreign = h.client.leaseAddress(randomUUID());
-    expect(await refused(substitute(open(randomUUID()), OPEN_LEASE, foreign), [m.customer, m.authority])).toBe(
-      'InvalidLeaseAddress',
-    );
+    expect(await refused(substitute(open(randomUUID()), OPEN.lease, foreign), [m.authority])).toBe('InvalidLeaseAddress');
   });
 
   test('a vault that is not the PDA of the lease', async () => {
-    expect(await refused(substitute(open(randomUUID()), OPEN_VAULT, l.vault), [m.customer, m.authority])).toBe(
-      'InvalidVault',
-    );
+    expect(await refused(substitute(open(randomUUID()), OPEN.vault, l.vault), [m.authority])).toBe('InvalidVault');
   });
 
   test('opening a lease id twice', async () => {
-    expect(await refused(open(l.leaseId), [m.customer, m.authority])).toBe('AlreadyInitialized');
-  });
-});
-
-describe('top_up', () => {
-  test('without the settlement authority is refused: the customer alone can neither add nor extend', async () => {
-    const alone = unsigned(topUp(h, m, l, m.customer, m.customerToken, TOKEN, 600n), TOP_UP_AUTHORITY);
-    expect(await refused(alone, [m.customer])).toBe('MissingSignature');
-    const self = substitute(topUp(h, m, l, m.customer, m.customerToken, TOKEN), TOP_UP_AUTHORITY, m.customer.publicKey);
-    expect(await refused(self, [m.customer])).toBe('NotSettlementAuthority');
-    const stranger = h.wallet();
-    const other = substitute(topUp(h, m, l, m.customer, m.customerToken, TOKEN), TOP_UP_AUTHORITY, stranger.publicKey);
-    expect(await refused(other, [m.customer, stranger])).toBe('NotSettlementAuthority');
-  });
-
-  test("is refused into another lease's vault", async () => {
-    const other = await openLease(h, m);
-    const ix = topUp(h, m, l, m.customer, m.customerToken, TOKEN);
-    expect(await refused(substitute(ix, TOP_UP_VAULT, other.vault), [m.customer, m.authority])).toBe('InvalidVault');
-  });
-
-  test('by a third party cannot extend the lease', async () => {
-    const friend = h.wallet();
-    const friendToken = h.createTokenAccount(m.mint, friend.publicKey, TOKEN);
-    const ix = topUp(h, m, l, friend, friendToken, TOKEN, 10_000_000n);
-    expect(await h.refused(ix, [friend, m.authority], [...watched(h, m, l), friendToken])).toBe('NotCustomer');
-  });
-
-  test('of nothing is refused', async () => {
-    const ix = topUp(h, m, l, m.customer, m.customerToken, 0n);
-    expect(await refused(ix, [m.customer, m.authority])).toBe('ZeroAmount');
-  });
-
-  test("by a third party is credited to the lease it names, and only to it", async () => {
-    const other = await openLease(h, m);
-    const untouched = h.snapshot([other.lease, other.vault]);
-    const friend = h.wallet();
-    const friendToken = h.createTokenAccount(m.mint, friend.publicKey, 3n * TOKEN);
-    await h.ok(topUp(h, m, l, friend, friendToken, 3n * TOKEN), [friend, m.authority]);
-    expect(h.client.decodeLease(h.data(l.lease)).deposited).toBe(l.deposit + 3n * TOKEN);
-    expect(h.balance(l.vault)).toBe(l.deposit + 3n * TOKEN);
-    expect(h.snapshot([other.lease, other.vault])).toBe(untouched);
+    expect(await refused(open(l.leaseId), [m.authority])).toBe('AlreadyInitialized');
   });
 });
 
@@ -265,9 +235,12 @@ describe('reclaim refuses', () => {
     expect(await refused(reclaim(), [m.customer])).toBe('LeaseNotOpen');
   });
 
-  test('a reclaim that extended its own lease first waits for the new end', async () => {
-    await h.ok(topUp(h, m, l, m.customer, m.customerToken, 1n, 300n), [m.customer, m.authority]);
-    h.advance(600n + GRACE_SECONDS);
+  test('a lease extended by a top-up is reclaimable only after its new end plus the grace', async () => {
+    h.advance(300);
+    await h.ok(topUp(h, m, l, 1n, 300n), [m.authority]);
+    h.advance(300n + GRACE_SECONDS);
     expect(await refused(reclaim(), [m.customer])).toBe('LeaseNotExpired');
+    h.advance(300);
+    await h.ok(reclaim(), [m.customer]);
   });
 });

@@ -17,6 +17,7 @@ import {
   openMarket,
   settlement,
   substitute,
+  topUp,
   watched,
   type Market,
   type OpenedLease,
@@ -151,46 +152,48 @@ describe('settle refuses', () => {
   });
 });
 
-describe('after the lease ends', () => {
-  // 600 s at most 10_000 base units a second: 6_000_000 payable in all, from a deposit of 100 tokens.
+describe('a payout after the lease ends', () => {
+  // 600 s at most 10_000 base units a second: 6_000_000 payable in all. The program lets the lease hold no more
+  // (open_lease and top_up keep deposited <= rate × duration), so beyond it is DepositExceeded; LeaseEndExceeded
+  // checks the same bound from the lease's end (economics.rs tests it) should a deposit ever exceed its terms.
   const CAP = 6_000_000n;
   let short: OpenedLease;
   beforeEach(async () => {
-    short = await openLease(h, m, { deposit: 100n * TOKEN, ratePerSecond: 10_000n, durationSeconds: 600n });
-    h.advance(600 + 5_000); // long past the end: rate × elapsed would be 56_000_000
+    short = await openLease(h, m, { deposit: CAP, ratePerSecond: 10_000n, durationSeconds: 600n, windowSeconds: 1_200n });
   });
   const settleShort = (period: bigint, amounts: bigint[]) => h.client.settle(settlement(m, short, period, amounts));
   const refusedShort = (ix: Promise<TransactionInstruction>) => h.refused(ix, [m.authority], watched(h, m, short));
 
-  test('a settle asking more than max rate × duration is refused, and one of exactly that amount pays', async () => {
-    expect(await refusedShort(settleShort(1n, [CAP + 1n]))).toBe('LeaseEndExceeded');
-    expect(await refusedShort(settleShort(1n, [CAP / 2n, CAP / 2n + 1n]))).toBe('LeaseEndExceeded');
-    expect(await refusedShort(settleShort(1n, [100n * TOKEN]))).toBe('LeaseEndExceeded');
+  test('pays the lease’s own time, never the time after its end', async () => {
+    h.advance(300);
+    expect(await refusedShort(settleShort(1n, [CAP / 2n + 1n]))).toBe('RateExceeded');
+    h.advance(300 + 5_000); // long past the end: rate × elapsed would be 56_000_000
+    expect(await refusedShort(settleShort(1n, [CAP + 1n]))).toBe('DepositExceeded');
+    expect(await refusedShort(settleShort(1n, [CAP / 2n, CAP / 2n + 1n]))).toBe('DepositExceeded');
     await h.ok(settleShort(1n, [CAP / 2n, CAP / 2n]), [m.authority]);
-    expect(await refusedShort(settleShort(2n, [1n]))).toBe('LeaseEndExceeded');
+    expect(await refusedShort(settleShort(2n, [1n]))).toBe('DepositExceeded');
     const lease = h.client.decodeLease(h.data(short.lease));
     expect(lease.paidToProviders + lease.fees + lease.burned).toBe(CAP);
   });
 
-  test('the close pays at most the same cap, and refunds the whole rest of the deposit', async () => {
+  test('the close pays at most the same cap, and refunds the whole rest', async () => {
+    h.advance(600 + 5_000);
     await h.ok(settleShort(1n, [CAP - 1_000n]), [m.authority]);
+    h.mintTo(m.mint, short.vault, 7n); // sent straight to the vault: refunded, never payable
     const close = (amounts: bigint[]) => h.client.closeLease(closing(m, short, 2n, amounts));
-    expect(await refusedShort(close([1_001n]))).toBe('LeaseEndExceeded');
+    expect(await refusedShort(close([1_001n]))).toBe('DepositExceeded');
     await h.ok(close([1_000n]), [m.authority]);
     const lease = h.client.decodeLease(h.data(short.lease));
-    expect(lease).toMatchObject({ status: 'closed', refunded: 100n * TOKEN - CAP });
+    expect(lease).toMatchObject({ status: 'closed', refunded: 7n, deposited: CAP + 7n });
     expect(lease.paidToProviders + lease.fees + lease.burned + lease.refunded).toBe(lease.deposited);
   });
 
-  test('an extension co-signed before the end makes its seconds payable', async () => {
-    const before = await openLease(h, m, { deposit: 100n * TOKEN, ratePerSecond: 10_000n, durationSeconds: 600n });
-    const extend = h.client.topUp({ payer: m.customer.publicKey, settlementAuthority: m.authority.publicKey,
-      lease: before.lease, payerToken: m.customerToken, amount: 1n, extendSeconds: 60n });
-    await h.ok(extend, [m.customer, m.authority]);
+  test('a top-up before the end makes its seconds payable', async () => {
+    await h.ok(topUp(h, m, short, 600_000n, 60n), [m.authority]);
     h.advance(600 + 5_000);
-    const ix = h.client.settle(settlement(m, before, 1n, [CAP + 600_001n]));
-    expect(await h.refused(ix, [m.authority], watched(h, m, before))).toBe('LeaseEndExceeded');
-    await h.ok(h.client.settle(settlement(m, before, 1n, [CAP + 600_000n])), [m.authority]);
+    const ix = h.client.settle(settlement(m, short, 1n, [CAP + 600_001n]));
+    expect(await h.refused(ix, [m.authority], watched(h, m, short))).toBe('DepositExceeded');
+    await h.ok(h.client.settle(settlement(m, short, 1n, [CAP + 600_000n])), [m.authority]);
   });
 });
 
@@ -241,7 +244,7 @@ describe('close_lease refuses', () => {
     expect(await refused(close(1n, [], attacker))).toBe('NotCustomerTokenAccount');
   });
 
-  test("the vault's rent sent to someone other than the customer", async () => {
+  test('a customer account that is not the lease’s customer', async () => {
     expect(await refused(close(1n, [], m.customerToken, m.authority.publicKey))).toBe('NotCustomer');
   });
 

@@ -1,4 +1,5 @@
-//! Cross-program calls shared by the instructions: account creation at a PDA and moves out of a lease's vault.
+//! Cross-program calls shared by the instructions: account creation at a PDA, draws on a customer's allowance
+//! and moves out of a lease's vault.
 
 use pinocchio::{
     cpi::{Seed, Signer},
@@ -8,7 +9,7 @@ use pinocchio::{
 use pinocchio_system::instructions::{Allocate, Assign, CreateAccount, Transfer as SystemTransfer};
 use pinocchio_token::instructions::{Burn, CloseAccount, Transfer};
 
-use crate::state::Lease;
+use crate::state::{Allowance, Lease};
 
 /// A new account at a PDA, owned by `owner`, rent-exempt for `space` bytes, paid by `payer`.
 pub struct NewPdaAccount<'a> {
@@ -36,6 +37,24 @@ impl NewPdaAccount<'_> {
         }
         Allocate { account, space }.invoke_signed(&signer)?;
         Assign { account, owner }.invoke_signed(&signer)
+    }
+}
+
+/// A customer's allowance, exercised by the program's signature as its PDA. The callers have checked that `from`
+/// is a token account the customer owns and `to` the vault of one of its leases; the token program checks the
+/// delegation itself (approved to this PDA, for at least `amount`, not revoked) and refuses the transfer
+/// otherwise.
+pub struct AllowanceDraw<'a> {
+    pub customer: &'a Address,
+    pub allowance: &'a AccountView,
+    pub bump: u8,
+}
+
+impl AllowanceDraw<'_> {
+    pub fn transfer(&self, from: &AccountView, to: &AccountView, amount: u64) -> ProgramResult {
+        let bump = [self.bump];
+        let seeds = [Seed::from(Allowance::SEED), Seed::from(self.customer.as_ref()), Seed::from(&bump)];
+        Transfer::new(from, to, self.allowance, amount).invoke_signed(&[Signer::from(&seeds)])
     }
 }
 
@@ -68,8 +87,9 @@ impl Vault<'_> {
         self.signed(|signer| Burn::new(self.vault, mint, self.lease_account, amount).invoke_signed(signer))
     }
 
-    /// Closes the empty vault; its rent goes to the customer, who paid it.
-    pub fn close(&self, customer: &AccountView) -> ProgramResult {
-        self.signed(|signer| CloseAccount::new(self.vault, customer, self.lease_account).invoke_signed(signer))
+    /// Closes the empty vault; its rent goes to `to` (the settlement authority on close, who paid it at open;
+    /// the customer on reclaim).
+    pub fn close(&self, to: &AccountView) -> ProgramResult {
+        self.signed(|signer| CloseAccount::new(self.vault, to, self.lease_account).invoke_signed(signer))
     }
 }

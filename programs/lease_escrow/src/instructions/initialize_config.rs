@@ -1,9 +1,10 @@
 //! `initialize_config(settlement_authority, fee_bps, burn_bps, reclaim_grace_seconds)`: creates the program's
-//! settings at the PDA `["config"]`; the signer becomes the admin. The reclaim grace is at least
-//! `MIN_RECLAIM_GRACE_SECONDS` (economics.rs says why), here and in `update_config`.
+//! settings at the PDA `["config"]`; the signer, which must be the program's upgrade authority (program_data.rs
+//! says why), becomes the admin. The reclaim grace is at least `MIN_RECLAIM_GRACE_SECONDS` (economics.rs says
+//! why), here and in `update_config`.
 //!
 //! Accounts: 0 `admin` [signer, writable: pays the rent], 1 `config` [writable], 2 `mint`, 3 `treasury`,
-//! 4 `system_program`.
+//! 4 `system_program`, 5 `program_data` (this program's ProgramData under the upgradeable loader).
 
 use pinocchio::{cpi::Seed, error::ProgramError, AccountView, Address, ProgramResult};
 
@@ -37,10 +38,13 @@ impl Args {
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [admin, config, mint, treasury, system_program, ..] = accounts else {
+    let [admin, config, mint, treasury, system_program, program_data, ..] = accounts else {
         return Err(AnchorLangError::AccountNotEnoughKeys.into());
     };
     let args = Args::parse(data)?;
+    // First of all: only the deployer may configure the program (program_data.rs says why).
+    validate::signed(admin)?;
+    validate::upgrade_authority(program_id, program_data, admin)?;
     let bump = validate_accounts(program_id, admin, config, mint, treasury, system_program, &args)?;
 
     let bump_seed = [bump];
@@ -69,7 +73,6 @@ fn validate_accounts(
     system_program: &AccountView,
     args: &Args,
 ) -> Result<u8, ProgramError> {
-    validate::signed(admin)?;
     validate::writable(&[admin, config])?;
     validate::system_program(system_program)?;
     let (expected, bump) = validate::find_pda([Config::SEED], program_id);

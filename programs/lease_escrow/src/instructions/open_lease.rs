@@ -1,12 +1,15 @@
-//! `open_lease(lease_id, max_rate_per_second, duration_seconds, deposit)`: the customer creates the lease at the
-//! PDA `["lease", lease_id]` and its vault at `["vault", lease]`, and moves the deposit into the vault. The
-//! settlement authority co-signs: the terms (rate, duration, deposit) are the engine's, so a customer cannot open
-//! its lease's escrow first on terms of its own (say, a rate of 1) and run GPUs that can never be paid. The
-//! lease takes the Config's fee and burn shares and reclaim grace as they are now, for its whole life.
+//! `open_lease(lease_id, max_rate_per_second, duration_seconds, deposit, window_seconds)`: the settlement authority
+//! creates the lease at the PDA `["lease", lease_id]` and its vault at `["vault", lease]`, paying both rents, and
+//! the program draws the deposit from the customer's allowance into the vault. The customer does not sign: it
+//! approved the allowance PDA `["allowance", customer]` as the delegate of its token account beforehand, and
+//! revokes it to stop every new deposit. The terms (rate, duration, deposit) are the engine's, so a customer cannot
+//! open its lease's escrow first on terms of its own, and they bound the draw: at most the rate for the duration,
+//! a duration within the window. The lease takes the Config's fee and burn shares and reclaim grace as they are
+//! now, for its whole life.
 //!
-//! Accounts: 0 `customer` [signer, writable: pays the rents], 1 `settlement_authority` [signer], 2 `config`,
-//! 3 `lease` [writable], 4 `vault` [writable], 5 `mint`, 6 `customer_token` [writable], 7 `token_program`,
-//! 8 `system_program`.
+//! Accounts: 0 `settlement_authority` [signer, writable: pays the rents], 1 `config`, 2 `customer` (the wallet),
+//! 3 `allowance`, 4 `lease` [writable], 5 `vault` [writable], 6 `mint`, 7 `customer_token` [writable],
+//! 8 `token_program`, 9 `system_program`.
 
 use pinocchio::{
     cpi::Seed,
@@ -14,13 +17,13 @@ use pinocchio::{
     sysvars::{clock::Clock, Sysvar},
     AccountView, Address, ProgramResult,
 };
-use pinocchio_token::instructions::{InitializeAccount3, Transfer};
+use pinocchio_token::instructions::InitializeAccount3;
 
 use crate::codec::Reader;
-use crate::economics::reclaimable_at;
+use crate::economics::{check_deposit_terms, reclaimable_at};
 use crate::error::{AnchorLangError, EscrowError};
 use crate::events;
-use crate::instructions::cpi::NewPdaAccount;
+use crate::instructions::cpi::{AllowanceDraw, NewPdaAccount};
 use crate::state::{Config, Lease, LeaseStatus};
 use crate::validate;
 
@@ -32,13 +35,19 @@ struct Args {
     max_rate_per_second: u64,
     duration_seconds: u64,
     deposit: u64,
+    window_seconds: u64,
 }
 
 impl Args {
     fn parse(data: &[u8]) -> Result<Self, AnchorLangError> {
         let mut r = Reader::new(data, AnchorLangError::InstructionDidNotDeserialize);
-        let args =
-            Self { lease_id: r.array()?, max_rate_per_second: r.u64()?, duration_seconds: r.u64()?, deposit: r.u64()? };
+        let args = Self {
+            lease_id: r.array()?,
+            max_rate_per_second: r.u64()?,
+            duration_seconds: r.u64()?,
+            deposit: r.u64()?,
+            window_seconds: r.u64()?,
+        };
         r.finish()?;
         Ok(args)
     }
@@ -48,10 +57,12 @@ struct Validated {
     config: Config,
     lease_bump: u8,
     vault_bump: u8,
+    allowance_bump: u8,
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program, ..] = accounts
+    let [authority, config, customer, allowance, lease, vault, mint, customer_token, token_program, system_program, ..] =
+        accounts
     else {
         return Err(AnchorLangError::AccountNotEnoughKeys.into());
     };
@@ -59,18 +70,22 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let v = validate_accounts(
         program_id,
         &args,
-        [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program],
+        [authority, config, customer, allowance, lease, vault, mint, customer_token, token_program, system_program],
     )?;
 
     let lease_bump = [v.lease_bump];
     let lease_seeds = [Seed::from(Lease::SEED), Seed::from(&args.lease_id), Seed::from(&lease_bump)];
-    NewPdaAccount { payer: customer, account: lease, space: Lease::LEN, owner: program_id }.create(&lease_seeds)?;
+    NewPdaAccount { payer: authority, account: lease, space: Lease::LEN, owner: program_id }.create(&lease_seeds)?;
     let vault_bump = [v.vault_bump];
     let vault_seeds = [Seed::from(Lease::VAULT_SEED), Seed::from(lease.address().as_ref()), Seed::from(&vault_bump)];
-    NewPdaAccount { payer: customer, account: vault, space: TOKEN_ACCOUNT_LEN, owner: &pinocchio_token::ID }
+    NewPdaAccount { payer: authority, account: vault, space: TOKEN_ACCOUNT_LEN, owner: &pinocchio_token::ID }
         .create(&vault_seeds)?;
     InitializeAccount3::new(vault, mint, lease.address()).invoke()?;
-    Transfer::new(customer_token, vault, customer, args.deposit).invoke()?;
+    AllowanceDraw { customer: customer.address(), allowance, bump: v.allowance_bump }.transfer(
+        customer_token,
+        vault,
+        args.deposit,
+    )?;
 
     let state = Lease {
         lease_id: args.lease_id,
@@ -86,6 +101,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         start_time: Clock::get()?.unix_timestamp,
         duration_seconds: args.duration_seconds,
         reclaim_grace_seconds: v.config.reclaim_grace_seconds,
+        window_seconds: args.window_seconds,
         fee_bps: v.config.fee_bps,
         burn_bps: v.config.burn_bps,
         last_period: 0,
@@ -103,17 +119,18 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
 fn validate_accounts(
     program_id: &Address,
     args: &Args,
-    accounts: [&AccountView; 9],
+    accounts: [&AccountView; 10],
 ) -> Result<Validated, ProgramError> {
-    let [customer, authority, config, lease, vault, mint, customer_token, token_program, system_program] = accounts;
-    validate::signed(customer)?;
-    validate::writable(&[customer, lease, vault, customer_token])?;
+    let [authority, config, customer, allowance, lease, vault, mint, customer_token, token_program, system_program] =
+        accounts;
     let config = validate::config(program_id, config)?;
     validate::signer_is(authority, &config.settlement_authority, EscrowError::NotSettlementAuthority)?;
+    validate::writable(&[authority, lease, vault, customer_token])?;
+    let allowance_bump = validate::allowance(program_id, allowance, customer.address())?;
     validate::token_program(token_program)?;
     validate::system_program(system_program)?;
     validate::mint_is(mint, &config.mint)?;
-    validate::token_account_of(customer_token, &config.mint)?;
+    validate::customer_token(customer_token, &config.mint, customer.address())?;
     if args.deposit == 0 {
         return Err(EscrowError::ZeroAmount.into());
     }
@@ -123,6 +140,11 @@ fn validate_accounts(
     if args.duration_seconds == 0 {
         return Err(EscrowError::InvalidDuration.into());
     }
+    // A zero window fails here too: the duration is positive.
+    if args.duration_seconds > args.window_seconds {
+        return Err(EscrowError::BeyondWindow.into());
+    }
+    check_deposit_terms(args.deposit, args.max_rate_per_second, args.duration_seconds)?;
     let (expected_lease, lease_bump) = validate::find_pda([Lease::SEED, &args.lease_id], program_id);
     if lease.address() != &expected_lease {
         return Err(EscrowError::InvalidLeaseAddress.into());
@@ -134,5 +156,5 @@ fn validate_accounts(
     if vault.address() != &expected_vault {
         return Err(EscrowError::InvalidVault.into());
     }
-    Ok(Validated { config, lease_bump, vault_bump })
+    Ok(Validated { config, lease_bump, vault_bump, allowance_bump })
 }

@@ -1,5 +1,6 @@
 //! `reclaim()`: the customer alone takes back what is left once the lease's end plus its grace has passed and
-//! nobody closed it, so a customer never needs the engine to get its money back.
+//! nobody closed it, so a customer never needs the engine to get its money back. The vault's rent, which the
+//! settlement authority paid at open, goes to the customer here: the engine's cost for not closing in time.
 //!
 //! Accounts: 0 `customer` [signer, writable: gets the vault's rent back], 1 `lease` [writable], 2 `vault`
 //! [writable], 3 `customer_token` [writable], 4 `token_program`.

@@ -1,18 +1,23 @@
-//! `top_up(amount, extend_seconds)`: anyone may add to a lease's deposit, with the settlement authority's
-//! co-signature; the tokens land in that lease's vault and in its `deposited`. Only the customer may also push
-//! the lease's end (and so its reclaim date) back, or a stranger could lock the customer's money in with a
-//! one-token top-up. The authority co-signs, as for `open_lease`, so that a lease's deposit and end on-chain
-//! change only as the engine records them.
+//! `top_up(amount, extend_seconds)`: the settlement authority buys the next `extend_seconds` of a lease with
+//! `amount` drawn from its customer's allowance (usually in the same transaction as the period's settlement,
+//! which makes the lease a rolling deposit). Nobody else can top up, and nothing but the allowance of the lease's
+//! own customer funds it: the delegate of customer A never pays for customer B's lease. Each top-up buys at most
+//! the lease's rate for its seconds (`DepositBeyondTerms`), and the lease's new end reaches at most its window
+//! past now (`BeyondWindow`), so the allowance is drawn as the lease runs, never far ahead.
 //!
-//! Accounts: 0 `payer` [signer], 1 `settlement_authority` [signer], 2 `config`, 3 `lease` [writable],
-//! 4 `vault` [writable], 5 `payer_token` [writable], 6 `token_program`.
+//! Accounts: 0 `settlement_authority` [signer], 1 `config`, 2 `lease` [writable], 3 `vault` [writable],
+//! 4 `customer_token` [writable], 5 `allowance`, 6 `token_program`.
 
-use pinocchio::{AccountView, Address, ProgramResult};
-use pinocchio_token::instructions::Transfer;
+use pinocchio::{
+    sysvars::{clock::Clock, Sysvar},
+    AccountView, Address, ProgramResult,
+};
 
 use crate::codec::Reader;
+use crate::economics::{check_deposit_terms, check_window};
 use crate::error::{AnchorLangError, EscrowError};
 use crate::events;
+use crate::instructions::cpi::AllowanceDraw;
 use crate::validate;
 
 struct Args {
@@ -30,31 +35,37 @@ impl Args {
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [payer, authority, config, lease, vault, payer_token, token_program, ..] = accounts else {
+    let [authority, config, lease, vault, customer_token, allowance, token_program, ..] = accounts else {
         return Err(AnchorLangError::AccountNotEnoughKeys.into());
     };
     let args = Args::parse(data)?;
 
     // validate
-    validate::signed(payer)?;
     let config = validate::config(program_id, config)?;
     validate::signer_is(authority, &config.settlement_authority, EscrowError::NotSettlementAuthority)?;
-    validate::writable(&[lease, vault, payer_token])?;
+    validate::writable(&[lease, vault, customer_token])?;
     let mut state = validate::open_lease(program_id, lease)?;
     validate::vault_of(&state, vault)?;
+    validate::customer_token(customer_token, &state.mint, &state.customer)?;
+    let allowance_bump = validate::allowance(program_id, allowance, &state.customer)?;
     validate::token_program(token_program)?;
-    validate::token_account_of(payer_token, &state.mint)?;
     if args.amount == 0 {
         return Err(EscrowError::ZeroAmount.into());
     }
-    if args.extend_seconds > 0 && payer.address() != &state.customer {
-        return Err(EscrowError::NotCustomer.into());
+    if args.extend_seconds == 0 {
+        return Err(EscrowError::InvalidDuration.into());
     }
-    state.deposited = state.deposited.checked_add(args.amount).ok_or(EscrowError::ArithmeticOverflow)?;
+    check_deposit_terms(args.amount, state.max_rate_per_second, args.extend_seconds)?;
     state.duration_seconds =
         state.duration_seconds.checked_add(args.extend_seconds).ok_or(EscrowError::ArithmeticOverflow)?;
+    check_window(state.start_time, state.duration_seconds, Clock::get()?.unix_timestamp, state.window_seconds)?;
+    state.deposited = state.deposited.checked_add(args.amount).ok_or(EscrowError::ArithmeticOverflow)?;
 
-    Transfer::new(payer_token, vault, payer, args.amount).invoke()?;
+    AllowanceDraw { customer: &state.customer, allowance, bump: allowance_bump }.transfer(
+        customer_token,
+        vault,
+        args.amount,
+    )?;
     state.store(&mut lease.try_borrow_mut()?)?;
-    Ok(events::lease_topped_up(lease.address(), payer.address(), args.amount, args.extend_seconds, &state)?)
+    Ok(events::lease_topped_up(lease.address(), &state.customer, args.amount, args.extend_seconds, &state)?)
 }
