@@ -115,29 +115,47 @@ export interface ControlActivities {
   /** Totals the verified seconds the API recorded, digests the period's receipts, starts the next challenge. */
   closePeriod(input: ClosePeriodInput): Promise<ClosePeriodResult>;
   recordHostFault(input: HostFault): Promise<void>;
+  /** A warning for the customer in the lease's events (e.g. its allowance runs out); once per key. */
+  recordLeaseWarning(input: LeaseWarning): Promise<void>;
+}
+
+export interface LeaseWarning {
+  leaseId: string;
+  /** Idempotency: one event per (lease, key). */
+  key: string;
+  code: 'funds_low' | 'allowance_exhausted';
+  message: string;
+  /** Unix ms: when the lease ends unless the customer acts, if known. */
+  endsAt: number | null;
 }
 
 // ---------- escrow (Solana, lease_escrow) ----------
 // Amounts are token base units as decimal integer strings. Every escrow activity is idempotent on its key
-// (the lease for open and refund, (lease, period) for settlements, (lease, topUpId) for top-ups): a retry
-// returns what the first call did and never moves money twice.
+// (the lease for open and refund, (lease, period) for settlements and their top-ups): a retry returns what the
+// first call did and never moves money twice. The engine holds no customer key: deposits and top-ups are drawn
+// through the program from the allowance the customer approved.
 
 export type { ProviderPayout };
 
 export interface OpenEscrowInput {
   leaseId: string;
   customerId: string;
-  /** domain/money depositFor(maxPricePerGpuHour, gpuCount, durationSeconds). */
+  /** domain/rolling-deposit openingDepositOf(...).deposit: the first funded seconds at the max rate. */
   deposit: string;
   /** domain/billing maxRatePerSecond(maxPricePerGpuHour, gpuCount). */
   maxRatePerSecond: string;
+  /** The seconds the deposit buys (the Lease account's duration_seconds at open). */
   durationSeconds: number;
+  /** domain/rolling-deposit programWindowSeconds: how far ahead of the chain's clock the deposit may ever reach. */
+  windowSeconds: number;
 }
 
 export interface OpenEscrowResult {
   /** The Lease account (PDA), base58: where a customer finds its escrow to `reclaim` it. */
   address: string;
   deposited: string;
+  /** The seconds the deposit has bought. */
+  fundedSeconds: number;
 }
 
 export interface SettlePeriodInput {
@@ -148,6 +166,25 @@ export interface SettlePeriodInput {
   payouts: ProviderPayout[];
   /** domain/billing receiptsDigest(...) of the period's receipt hashes (64 hex characters). */
   receiptsDigest: string;
+  /**
+   * Settle only: the rolling deposit's target (domain/rolling-deposit fundingTarget), in funded seconds. The same
+   * transaction tops the escrow up towards it from the allowance, as far as the allowance pays for.
+   */
+  fundSeconds?: number;
+  /** Unix ms: when the period this settles ended (the workflow's clock); the settlement lag is measured from it. */
+  periodEndsAt?: number;
+}
+
+/** The rolling deposit after a settlement. */
+export interface EscrowFunding {
+  /** The seconds the deposit has bought (the Lease account's duration_seconds). */
+  fundedSeconds: number;
+  /** The top-up of this settlement, base units ("0" for none). */
+  toppedUp: string;
+  /** What the allowance could still fund after it (the smaller of allowance and balance), base units. */
+  spendableAfter: string;
+  /** The allowance could not pay for the whole target. */
+  short: boolean;
 }
 
 export interface SettlementPayoutRecord {
@@ -172,35 +209,22 @@ export interface SettlementRecord {
   net: string;
   fee: string;
   burned: string;
+  /** Settlements only: where the rolling deposit stands once this settlement's transaction landed. */
+  funding?: EscrowFunding;
 }
 
 export type CloseEscrowRecord = SettlementRecord & { refunded: string };
 
-export interface TopUpEscrowInput {
-  leaseId: string;
-  /** Idempotency key, e.g. the extend update's id: one top-up per id, whatever retries happen. */
-  topUpId: string;
-  amount: string;
-  /** Seconds the lease's end (and its reclaim date) moves back; 0 for money only. */
-  extendSeconds: number;
-}
-
-export interface TopUpEscrowResult {
-  signature: string;
-  /** The escrow's deposit and duration after the top-up, as the chain has them. */
-  deposited: string;
-  durationSeconds: number;
-}
-
 export interface EscrowActivities {
-  /** The customer's deposit into a new escrow (customer-signed). */
+  /** The customer's first deposit into a new escrow, drawn from its allowance. */
   openEscrow(input: OpenEscrowInput): Promise<OpenEscrowResult>;
-  /** One settle transaction paying every provider of the period. */
+  /**
+   * One transaction paying every provider of the period and topping the deposit up (either may be empty; with both
+   * empty nothing is sent and `signature` is ""). Throws EscrowReclaimed (final) when the customer reclaimed the escrow.
+   */
   settlePeriod(input: SettlePeriodInput): Promise<SettlementRecord>;
   /** The last (partial) period's payouts and the refund of the rest, in one transaction. A lease closes once. */
   closeEscrow(input: SettlePeriodInput): Promise<CloseEscrowRecord>;
-  /** More deposit, and with `extendSeconds` a later end (customer-signed). */
-  topUpEscrow(input: TopUpEscrowInput): Promise<TopUpEscrowResult>;
   /** A failed start: closes with no payouts, refunding everything; null when no escrow was ever opened. */
   refundUnstartedEscrow(input: { leaseId: string }): Promise<CloseEscrowRecord | null>;
 }

@@ -9,25 +9,29 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, Escrow, EscrowStatus } from '../infra/db/schema';
 import { findEscrow } from '../infra/db/repositories/escrow-ledger.repo';
-import { CustomerWalletMissingError, type CustomerWallets } from '../infra/solana/customer-wallets';
 import { EscrowClient, type EscrowConfig } from '../infra/solana/escrow-client';
 import { PayoutAccountMissingError, registeredPayoutAccounts, type PayoutAccounts } from '../infra/solana/payout-accounts';
 import { TransactionFailure } from '../infra/solana/transaction-delivery';
 import type { WriteAheadOptions } from '../infra/solana/write-ahead';
+import type { ControlActivityMetrics } from './activity-metrics';
 
 export interface EscrowActivityDeps {
   db: Kysely<Database>;
   /** JSON-RPC only: the local chain node or a real cluster, the code does not know which. */
   connection: Connection;
-  /** Signs settlements and closes, and pays every transaction's fee; lives with the control workers only. */
+  /**
+   * Signs every escrow transaction (opens and top-ups draw on the customer's allowance through the program; no
+   * customer key is ever here) and pays its fee and the accounts' rents; lives with the control workers only.
+   */
   settlementAuthority: Keypair;
-  customerWallets: CustomerWallets;
   /** Default: only accounts providers registered (production); the demo passes demoPayoutAccounts. */
   payoutAccounts?: PayoutAccounts;
   programId?: PublicKey;
   log?: Logger;
   /** Polling and give-up settings of the write-ahead loop. */
   writeAhead?: WriteAheadOptions;
+  /** The control worker's `/metrics`: told each settlement's lag. */
+  metrics?: Pick<ControlActivityMetrics, 'settlementConfirmed'>;
 }
 
 export interface EscrowContext extends EscrowActivityDeps {
@@ -77,6 +81,14 @@ export class EscrowTermsMismatchError extends EscrowStateError {
   }
 }
 
+/** The customer reclaimed the escrow itself (the program's `reclaim`): nothing more can be paid from it; final. */
+export class EscrowReclaimedError extends EscrowStateError {
+  override name = 'EscrowReclaimedError';
+  constructor(readonly leaseId: string, readonly refunded: bigint) {
+    super(`the customer reclaimed the escrow of lease ${leaseId} on-chain (${refunded} base units refunded); nothing more can be paid from it`);
+  }
+}
+
 export async function requireEscrow(ctx: EscrowContext, leaseId: string, ...statuses: EscrowStatus[]): Promise<Escrow> {
   const escrow = await findEscrow(ctx.db, leaseId);
   if (escrow === undefined) throw new EscrowStateError(`lease ${leaseId} has no escrow`);
@@ -96,7 +108,7 @@ export function asActivityFailure(error: unknown): never {
     throw ApplicationFailure.create({ message: error.message, type: error.reason, details: [error.logs],
       nonRetryable: !RETRYABLE_REFUSALS.has(error.reason), cause: error });
   }
-  if (error instanceof EscrowStateError || error instanceof CustomerWalletMissingError || error instanceof PayoutAccountMissingError) {
+  if (error instanceof EscrowStateError || error instanceof PayoutAccountMissingError) {
     throw ApplicationFailure.create({ message: error.message, type: error.name, nonRetryable: true, cause: error });
   }
   throw error;

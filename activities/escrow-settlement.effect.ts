@@ -1,31 +1,76 @@
 /**
  * One settlement (settle, or the close that also refunds) as a write-ahead effect: the plan of payouts is
  * fixed when it is first written, every later signature of it pays exactly the same amounts to the same
- * token accounts, and whether it landed is decided by the chain.
+ * token accounts, and whether it landed is decided by the chain. A settle also carries the rolling deposit's
+ * top-up (domain/rolling-deposit) in the same transaction, planned from the allowance as the chain has it when
+ * the transaction is signed: a replacement plans it again, so a revoked allowance never sinks the payouts.
  */
 import { hexToBytes } from '@noble/hashes/utils';
-import { PublicKey } from '@solana/web3.js';
+import { PublicKey, SYSVAR_CLOCK_PUBKEY } from '@solana/web3.js';
 import { MAX_PROVIDERS_PER_SETTLEMENT } from '../domain/billing';
+import { planTopUp, type TopUpPlan } from '../domain/rolling-deposit';
 import {
   confirmSettlement,
   findCloseSettlement,
   findSettlement,
   insertPendingSettlement,
   lastLedgerPeriod,
+  markEscrowReclaimed,
   pendingTransactionOf,
   replacePendingSettlement,
   type SettlementWithPayouts,
 } from '../infra/db/repositories/escrow-ledger.repo';
 import type { Escrow, SettlementPayout } from '../infra/db/schema';
 import { failpoint } from '../infra/failpoints';
+import { readAllowance } from '../infra/solana/allowance';
 import { feeSplit, type EscrowConfig, type EscrowLease } from '../infra/solana/escrow-client';
 import { signTransaction } from '../infra/solana/transaction-delivery';
 import type { WriteAheadEffect } from '../infra/solana/write-ahead';
 import type { SettlePeriodInput } from './contracts';
-import { EscrowStateError, requireEscrow, type EscrowContext } from './escrow-context';
+import { EscrowReclaimedError, EscrowStateError, requireEscrow, type EscrowContext } from './escrow-context';
 
 export interface SettlementRequest extends SettlePeriodInput {
   kind: 'settle' | 'close';
+}
+
+const NO_TOP_UP: TopUpPlan = { extendSeconds: 0, amount: 0n, fundedSeconds: 0, short: false };
+
+/** The top-up a settle carries towards `fundSeconds`, as far as the customer's allowance pays for it now. */
+export async function planSettlementTopUp(ctx: EscrowContext, escrow: Escrow, lease: EscrowLease, fundSeconds: number | undefined): Promise<TopUpPlan> {
+  const fundedSeconds = Number(lease.durationSeconds);
+  if (fundSeconds === undefined || fundSeconds <= fundedSeconds) return { ...NO_TOP_UP, fundedSeconds };
+  const [allowance, chainNow] = await Promise.all([
+    readAllowance(ctx.connection, { wallet: new PublicKey(escrow.customer_wallet), mint: lease.mint, programId: ctx.client.programId }),
+    chainUnixSeconds(ctx),
+  ]);
+  // The program refuses an end beyond its clock + the window (BeyondWindow): a real cluster's clock may lag ours, so the
+  // target is also capped by the chain's own clock as read now (it only moves on before the transaction executes).
+  const reachable = Number(BigInt(chainNow) + lease.windowSeconds - lease.startTime);
+  const targetSeconds = Math.min(fundSeconds, Math.max(fundedSeconds, reachable));
+  // Short only when the allowance was: a lagging clock defers the rest to the next period, it is not the customer's doing.
+  return planTopUp({ maxRatePerSecond: lease.maxRatePerSecond, fundedSeconds, targetSeconds, spendable: allowance.spendable });
+}
+
+/** The chain's own clock (the Clock sysvar's unix_timestamp, at byte 32), which the program's window check uses. */
+async function chainUnixSeconds(ctx: EscrowContext): Promise<number> {
+  const info = await ctx.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
+  if (info === null || info.data.length < 40) throw new EscrowStateError('the chain has no Clock sysvar to read');
+  return Number(info.data.readBigInt64LE(32));
+}
+
+/**
+ * Reads the lease's escrow for a new transaction: throws EscrowReclaimedError when the customer reclaimed it (and
+ * records so in the ledger with the chain's figures), EscrowStateError when it is not open.
+ */
+export async function openEscrowAndLease(ctx: EscrowContext, leaseId: string): Promise<{ escrow: Escrow; lease: EscrowLease }> {
+  const escrow = await requireEscrow(ctx, leaseId, 'open', 'reclaimed');
+  const lease = await ctx.client.fetchLease(new PublicKey(escrow.address));
+  if (lease === null) throw new EscrowStateError(`lease ${leaseId} has no Lease account on-chain`);
+  if (escrow.status === 'reclaimed' || lease.status === 'reclaimed') {
+    await markEscrowReclaimed(ctx.db, leaseId, { refunded: lease.refunded, deposited: lease.deposited });
+    throw new EscrowReclaimedError(leaseId, lease.refunded);
+  }
+  return { escrow, lease };
 }
 
 /**
@@ -72,6 +117,14 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     return found;
   };
 
+  async function instructions(escrow: Escrow, config: EscrowConfig, digest: string, payouts: SettlementPayout[], topUp: TopUpPlan) {
+    const settle = await instruction(escrow, config, digest, payouts);
+    if (topUp.extendSeconds === 0) return [settle];
+    const customer = new PublicKey(escrow.customer_wallet);
+    return [settle, await client.topUp({ settlementAuthority: ctx.settlementAuthority.publicKey, lease: new PublicKey(escrow.address),
+      customer, customerToken: await ctx.customerTokenAccount(customer), amount: topUp.amount, extendSeconds: BigInt(topUp.extendSeconds) })];
+  }
+
   async function instruction(escrow: Escrow, config: EscrowConfig, digest: string, payouts: SettlementPayout[]) {
     const params = {
       settlementAuthority: ctx.settlementAuthority.publicKey,
@@ -98,17 +151,17 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     },
 
     async signAndRecord(replacing) {
-      const escrow = await requireEscrow(ctx, leaseId, 'open');
+      const { escrow, lease } = await openEscrowAndLease(ctx, leaseId);
       const config = await ctx.config();
-      const lease = await client.fetchLease(new PublicKey(escrow.address));
-      if (lease === null) throw new EscrowStateError(`lease ${leaseId} has no Lease account on-chain`);
+      const topUp = request.kind === 'settle' ? await planSettlementTopUp(ctx, escrow, lease, request.fundSeconds) : NO_TOP_UP;
+      const topUpColumns = { top_up: topUp.amount.toString(), top_up_seconds: String(topUp.extendSeconds) };
       if (replacing !== undefined) {
         const planned = await find();
         if (planned === undefined) return null;
         const { payouts, totals } = split(planned.payouts, lease);
         const tx = await signTransaction(ctx.connection, ctx.settlementAuthority,
-          [await instruction(escrow, config, planned.settlement.receipts_digest, payouts)]);
-        return (await replacePendingSettlement(db, { ...key(), dead: replacing }, totals, payouts, tx)) ? tx : null;
+          await instructions(escrow, config, planned.settlement.receipts_digest, payouts, topUp));
+        return (await replacePendingSettlement(db, { ...key(), dead: replacing }, { ...totals, ...topUpColumns }, payouts, tx)) ? tx : null;
       }
       validate(request);
       if (request.kind === 'settle' && (await findCloseSettlement(db, leaseId)) !== undefined) {
@@ -118,8 +171,8 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
       const { payouts, totals } = split(request.payouts.map((p) => ({ lease_id: leaseId, period: String(period),
         provider_id: p.providerId, token_account: accounts.get(p.providerId)!.toBase58(), seconds: p.seconds, gross: p.amount })), lease);
       const digest = request.receiptsDigest.toLowerCase();
-      const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, [await instruction(escrow, config, digest, payouts)]);
-      const settlement = { lease_id: leaseId, period: String(period), kind: request.kind, receipts_digest: digest, ...totals };
+      const tx = await signTransaction(ctx.connection, ctx.settlementAuthority, await instructions(escrow, config, digest, payouts, topUp));
+      const settlement = { lease_id: leaseId, period: String(period), kind: request.kind, receipts_digest: digest, ...totals, ...topUpColumns };
       return (await insertPendingSettlement(db, settlement, payouts, tx)) ? tx : null;
     },
 

@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { recordLeaseWarning as recordLeaseWarningEvent } from '../infra/db/repositories/lease-events.repo';
 import { recordLeaseStatus as recordLeaseStatusRecord } from '../infra/db/repositories/leases.repo';
 import type { Database, LeaseUpdate } from '../infra/db/schema';
 import type { ControlActivities, LeaseStatusChange } from './contracts';
@@ -15,7 +16,7 @@ interface Deps {
   log?: Logger;
 }
 
-export type LeaseRecordActivities = Pick<ControlActivities, 'recordLeaseStatus'>;
+export type LeaseRecordActivities = Pick<ControlActivities, 'recordLeaseStatus' | 'recordLeaseWarning'>;
 
 /** Only the fields the change names are written: a status change never erases a start time. */
 function leaseUpdateOf(change: LeaseStatusChange): LeaseUpdate & { status: string } {
@@ -38,5 +39,11 @@ export function createLeaseRecordActivities({ db, log }: Deps): LeaseRecordActiv
     log?.debug({ leaseId: change.leaseId, status: change.status }, 'lease status recorded');
   }
 
-  return { recordLeaseStatus };
+  return {
+    recordLeaseStatus,
+    async recordLeaseWarning({ leaseId, key, code, message, endsAt }) {
+      await recordLeaseWarningEvent(db, leaseId, key, { code, message, endsAt: endsAt === null ? null : new Date(endsAt).toISOString() });
+      log?.info({ leaseId, code }, message);
+    },
+  };
 }

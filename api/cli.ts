@@ -9,6 +9,7 @@ import { processIo } from './cli/context';
 import { registerCustomerCommands } from './cli/customer.commands';
 import { CliError, EXIT } from './cli/errors';
 import { registerOperatorCommands } from './cli/operator.commands';
+import { registerWalletCommands } from './cli/wallet.commands';
 
 export function buildCli(io: CliIo = processIo, setExitCode: (code: number) => void = () => undefined): Command {
   const program = new Command('lease-engine')
@@ -21,6 +22,7 @@ export function buildCli(io: CliIo = processIo, setExitCode: (code: number) => v
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) });
   registerCustomerCommands(program, io, setExitCode);
+  registerWalletCommands(program, io);
   registerOperatorCommands(program, io);
   return program;
 }

@@ -4,8 +4,11 @@
  * them; the deposit and the costs come from domain/money, the one home of money rules.
  */
 import { Router } from 'express';
-import { costOfSeconds, depositFor, formatTokenAmount, parseTokenAmount } from '../domain/money';
+import { maxRatePerSecond } from '../domain/billing';
+import { costOfSeconds, formatTokenAmount, parseTokenAmount } from '../domain/money';
+import { openingDepositOf } from '../domain/rolling-deposit';
 import type { Tier } from '../domain/tier';
+import type { LeaseTimings } from '../workflows/messages';
 import type { OfferRow } from '../infra/db/repositories/offers.repo';
 import { listOffers } from '../infra/db/repositories/offers.repo';
 import { requireCustomer } from './auth';
@@ -17,8 +20,8 @@ import type { EstimateView } from './schemas/estimates.schemas';
 import type { LeaseRequest } from './schemas/leases.schemas';
 import { LeaseRequest as LeaseRequestSchema } from './schemas/leases.schemas';
 
-/** Pure: the estimate of `request` against the offers free now. */
-export function estimate(request: LeaseRequest, offers: OfferRow[]): EstimateView {
+/** Pure: the estimate of `request` against the offers free now, with the rolling deposit of `timings`. */
+export function estimate(request: LeaseRequest, offers: OfferRow[], timings: Pick<LeaseTimings, 'settlementPeriodSeconds' | 'depositWindowPeriods'>): EstimateView {
   const cap = parseTokenAmount(request.maxPricePerGpuHour);
   const matching = offers
     .filter((o) => o.gpuModel === request.gpuModel && o.tier <= request.minTier && BigInt(o.pricePerGpuHour) <= cap)
@@ -34,14 +37,17 @@ export function estimate(request: LeaseRequest, offers: OfferRow[]): EstimateVie
     gpuCount: request.gpuCount,
     minTier: request.minTier,
     maxPricePerGpuHour: formatTokenAmount(cap),
-    durationSeconds: request.durationSeconds,
-    deposit: formatTokenAmount(depositFor(cap, request.gpuCount, request.durationSeconds)),
+    durationSeconds: request.durationSeconds ?? null,
+    deposit: formatTokenAmount(openingDepositOf({ maxRatePerSecond: maxRatePerSecond(cap, request.gpuCount),
+      periodSeconds: timings.settlementPeriodSeconds, windowPeriods: timings.depositWindowPeriods, durationSeconds: request.durationSeconds ?? null }).deposit),
     available,
     offers: matching.map((o) => ({ tier: o.tier, pricePerGpuHour: formatTokenAmount(o.pricePerGpuHour), vramGb: o.vramGb, available: o.available })),
     placeableNow: placeable,
     pricesPerGpuHour: prices.map((p) => formatTokenAmount(p)),
     costPerHour: placeable ? formatTokenAmount(prices.reduce((sum, p) => sum + p, 0n)) : null,
-    costForDuration: placeable ? formatTokenAmount(prices.reduce((sum, p) => sum + costOfSeconds(p, request.durationSeconds), 0n)) : null,
+    costForDuration: placeable && request.durationSeconds !== undefined
+      ? formatTokenAmount(prices.reduce((sum, p) => sum + costOfSeconds(p, request.durationSeconds!), 0n))
+      : null,
     shortage: placeable
       ? null
       : `${available} of ${request.gpuCount} ${request.gpuModel} GPUs free now at tier ${request.minTier} or better and at most ${formatTokenAmount(cap)} per GPU-hour`,
@@ -60,7 +66,7 @@ export function estimatesRouter({ db, timings, now }: Pick<AppDeps, 'db' | 'timi
       heartbeatTimeoutSeconds: timings.heartbeatTimeoutSeconds,
       now: new Date(now()),
     });
-    res.json(estimate(request, offers));
+    res.json(estimate(request, offers, timings));
   });
   return router;
 }

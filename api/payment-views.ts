@@ -1,8 +1,10 @@
 /** Ledger rows as the API shows them: base units become exact decimal token strings. */
 import { formatTokenAmount } from '../domain/money';
 import type { EscrowBooks, ProviderPayee, SettlementWithPayouts } from '../infra/db/repositories/escrow-ledger.repo';
+import type { ProviderReliability } from '../infra/db/repositories/reliability.repo';
 import type { Escrow } from '../infra/db/schema';
 import type { EscrowView, ProviderView, SettlementView } from './schemas/payments.schemas';
+import { toReliabilityView } from './views';
 
 /** null while open_lease is only signed: until the chain confirms it there is no escrow to show. */
 export function toEscrowView(escrow: Escrow | undefined, books: EscrowBooks | undefined): EscrowView | null {
@@ -16,6 +18,7 @@ export function toEscrowView(escrow: Escrow | undefined, books: EscrowBooks | un
     burned: formatTokenAmount(books.burned),
     refunded: formatTokenAmount(books.refunded),
     lastPeriod: books.lastPeriod,
+    fundedSeconds: Number(escrow.duration_seconds),
   };
 }
 
@@ -26,6 +29,7 @@ export function toSettlementView({ settlement, payouts }: SettlementWithPayouts)
     signature: settlement.signature,
     receiptsDigest: settlement.receipts_digest,
     gross: formatTokenAmount(settlement.gross),
+    topUp: formatTokenAmount(settlement.top_up),
     fee: formatTokenAmount(settlement.fee),
     burned: formatTokenAmount(settlement.burned),
     refunded: formatTokenAmount(settlement.refunded),
@@ -41,7 +45,7 @@ export function toSettlementView({ settlement, payouts }: SettlementWithPayouts)
   };
 }
 
-export function toProviderView({ provider, earnings }: ProviderPayee): ProviderView {
+export function toProviderView({ provider, earnings }: ProviderPayee, reliability: ProviderReliability): ProviderView {
   return {
     id: provider.id,
     name: provider.name,
@@ -53,5 +57,6 @@ export function toProviderView({ provider, earnings }: ProviderPayee): ProviderV
       seconds: earnings.seconds,
       settlements: earnings.settlements,
     },
+    reliability: toReliabilityView(reliability),
   };
 }

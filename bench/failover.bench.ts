@@ -118,7 +118,7 @@ async function measureTimeout(docker: Docker, timeoutSeconds: number) {
   }));
   // The engine wants a heartbeat timeout of at least two proof intervals: 5 s proofs (the default) where that fits.
   const proofIntervalSeconds = Math.max(1, Math.min(5, Math.floor(timeoutSeconds / 2)));
-  const timings = { heartbeatTimeoutSeconds: timeoutSeconds, proofIntervalSeconds, settlementPeriodSeconds: 60, queueTimeoutSeconds: 30 };
+  const timings = { heartbeatTimeoutSeconds: timeoutSeconds, proofIntervalSeconds, settlementPeriodSeconds: 60, queueTimeoutSeconds: 30, depositWindowPeriods: 2 };
   const { engine, stop } = await startBenchEngine(docker, { hosts, ...timings });
   const repetitions = [];
   try {

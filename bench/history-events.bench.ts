@@ -94,6 +94,7 @@ runBenchmark('history-events bench', async () => {
       proofIntervalSeconds,
       settlementPeriodSeconds: opts.period,
       queueTimeoutSeconds: 30,
+      depositWindowPeriods: 2,
     });
     try {
       for (const gpuCount of opts.gpus) {

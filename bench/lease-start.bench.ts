@@ -112,7 +112,7 @@ runBenchmark('lease-start bench', async () => {
     hostId: `bench-start-${tag}-h${i}`, provider: `bench-start-${tag}-p${i}`, tier: 1, gpus: `H100:80:2.00x${opts.gpusPerHost}`,
   }));
   // DESIGN defaults (5 s proofs, 60 s periods, 10 s heartbeat timeout): the start path is what a customer gets.
-  const timings = { heartbeatTimeoutSeconds: 10, proofIntervalSeconds: 5, settlementPeriodSeconds: 60, queueTimeoutSeconds: 30 };
+  const timings = { heartbeatTimeoutSeconds: 10, proofIntervalSeconds: 5, settlementPeriodSeconds: 60, queueTimeoutSeconds: 30, depositWindowPeriods: 2 };
   const { engine, stop } = await startBenchEngine(docker, { hosts, ...timings });
 
   // The first lease pays for cold paths (workflow bundle in the worker's isolate, JIT in the agents).

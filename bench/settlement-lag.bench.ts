@@ -66,7 +66,7 @@ async function measurePeriod(docker: Docker, periodSeconds: number) {
   const hosts: HostPlan[] = [...Array(opts.hosts).keys()].map((i) => ({
     hostId: `bench-settle-${tag}-h${i}`, provider: `bench-settle-${tag}-p${i}`, tier: 1, gpus: `${GPU_MODEL}:80:2.00x${opts.gpusPerHost}`,
   }));
-  const timings = { heartbeatTimeoutSeconds: Math.max(10, 2 * opts.proofInterval), proofIntervalSeconds: opts.proofInterval, settlementPeriodSeconds: periodSeconds, queueTimeoutSeconds: 30 };
+  const timings = { heartbeatTimeoutSeconds: Math.max(10, 2 * opts.proofInterval), proofIntervalSeconds: opts.proofInterval, settlementPeriodSeconds: periodSeconds, queueTimeoutSeconds: 30, depositWindowPeriods: 2 };
   const { engine, stop } = await startBenchEngine(docker, { hosts, ...timings });
 
   const gpuCounts = [...Array(opts.leases).keys()].map((i) => opts.gpusPerLease[i % opts.gpusPerLease.length]!);

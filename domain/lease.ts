@@ -7,7 +7,8 @@ export interface LeaseSpec {
   minTier: Tier;
   /** Cap on the price of one GPU-hour, in token base units (integer string). */
   maxPricePerGpuHour: string;
-  durationSeconds: number;
+  /** Null: the lease runs until cancelled, or until the customer's allowance can no longer fund it. */
+  durationSeconds: number | null;
   image: string;
   command?: string[];
   env?: Record<string, string>;

@@ -1,14 +1,15 @@
 /**
- * The lease's money (DESIGN §2 steps 2, 4, 6): the deposit is locked after reservation, each period's
- * verified seconds are paid in one settlement, the close pays the last period and refunds the rest to the
- * second. Every activity here is idempotent on (lease, period) or (lease, top-up), so a retry after a crash
- * never pays twice; the amounts come from the pure billing functions, from cumulative verified seconds.
+ * The lease's money (DESIGN §2 steps 2, 4, 6): a rolling deposit is locked from the customer's allowance after
+ * reservation, each period's verified seconds are paid in one settlement that also tops the deposit up for the
+ * next window, and the close pays the last period and refunds the rest to the second. Every activity here is
+ * idempotent on (lease, period), so a retry after a crash never pays twice; the amounts come from the pure billing
+ * and rolling-deposit functions, from cumulative verified seconds.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { EscrowActivities, ProviderPayout, SettlePeriodInput } from '../activities/contracts';
+import type { EscrowActivities, EscrowFunding, ProviderPayout } from '../activities/contracts';
 import { CONTROL_TASK_QUEUE } from '../activities/contracts';
 import { maxRatePerSecond, periodPayouts } from '../domain/billing';
-import { depositFor } from '../domain/money';
+import { fundedSpanSeconds, fundingTarget, openingDepositOf, programWindowSeconds } from '../domain/rolling-deposit';
 import type { AssignmentState, EscrowState, LeaseState } from './lease-state';
 import type { LeaseWorkflowInput } from './messages';
 
@@ -22,30 +23,24 @@ const escrow = proxyActivities<EscrowActivities>({
 });
 
 export async function openEscrow(input: LeaseWorkflowInput, state: LeaseState, account: EscrowState): Promise<void> {
-  const cap = BigInt(input.spec.maxPricePerGpuHour);
+  const { settlementPeriodSeconds: periodSeconds, depositWindowPeriods: windowPeriods } = input.timings;
+  const rate = maxRatePerSecond(BigInt(input.spec.maxPricePerGpuHour), input.spec.gpuCount);
+  const opening = openingDepositOf({ maxRatePerSecond: rate, periodSeconds, windowPeriods, durationSeconds: state.durationSeconds });
   const opened = await escrow.openEscrow({
     leaseId: input.leaseId,
     customerId: input.customerId,
-    deposit: depositFor(cap, input.spec.gpuCount, state.durationSeconds).toString(),
-    maxRatePerSecond: maxRatePerSecond(cap, input.spec.gpuCount).toString(),
-    durationSeconds: state.durationSeconds,
+    deposit: opening.deposit.toString(),
+    maxRatePerSecond: rate.toString(),
+    durationSeconds: opening.seconds,
+    windowSeconds: programWindowSeconds(periodSeconds, windowPeriods),
   });
   account.address = opened.address;
+  account.fundedSeconds = opened.fundedSeconds;
 }
 
 /** A start that failed after the deposit was locked gives all of it back. */
 export async function refundUnstarted(input: LeaseWorkflowInput): Promise<void> {
   await escrow.refundUnstartedEscrow({ leaseId: input.leaseId });
-}
-
-/** An extension pays for its seconds at the cap before the lease's end moves. */
-export async function topUp(input: LeaseWorkflowInput, account: EscrowState, seconds: number): Promise<void> {
-  await escrow.topUpEscrow({
-    leaseId: input.leaseId,
-    topUpId: `extend-${++account.topUps}`,
-    amount: depositFor(BigInt(input.spec.maxPricePerGpuHour), input.spec.gpuCount, seconds).toString(),
-    extendSeconds: seconds,
-  });
 }
 
 export function track(account: EscrowState, assignment: AssignmentState): void {
@@ -85,24 +80,30 @@ export function billPeriod(account: EscrowState, periodReceiptsDigest: string): 
   };
 }
 
-/** One settlement transaction for the period; nothing to pay, no transaction. */
-export async function settle(input: LeaseWorkflowInput, account: EscrowState, bill: PeriodBill): Promise<void> {
-  if (bill.payouts.length > 0) await send(input, account, bill, escrow.settlePeriod);
+/**
+ * The period's settlement, topping the rolling deposit up to K + 1 periods past `periodEndsAt` (never past a fixed
+ * duration) in the same transaction; nothing to pay and nothing to top up, no transaction. Returns where the
+ * deposit stands.
+ */
+export async function settle(input: LeaseWorkflowInput, state: LeaseState, bill: PeriodBill, periodEndsAt: number): Promise<EscrowFunding> {
+  const account = state.escrow;
+  const { settlementPeriodSeconds: periodSeconds, depositWindowPeriods: windowPeriods } = input.timings;
+  const elapsed = Math.max(0, Math.round((periodEndsAt - (state.startedAt ?? periodEndsAt)) / 1000));
+  const fundSeconds = fundingTarget(elapsed, fundedSpanSeconds(periodSeconds, windowPeriods), state.durationSeconds);
+  const record = await escrow.settlePeriod({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts,
+    receiptsDigest: bill.receiptsDigest, fundSeconds, periodEndsAt });
+  if (record.signature !== '') {
+    account.settlements++;
+    bill.apply();
+  }
+  const funding = record.funding!;
+  account.fundedSeconds = Math.max(account.fundedSeconds, funding.fundedSeconds);
+  return funding;
 }
 
 /** The last period's payouts and the refund of the rest of the deposit, in one transaction. */
 export async function closeEscrow(input: LeaseWorkflowInput, account: EscrowState, bill: PeriodBill): Promise<void> {
-  await send(input, account, bill, escrow.closeEscrow);
-}
-
-/** Each settlement, the close included, takes the next on-chain period; the bill counts as paid once it landed. */
-async function send(
-  input: LeaseWorkflowInput,
-  account: EscrowState,
-  bill: PeriodBill,
-  activity: (request: SettlePeriodInput) => Promise<unknown>,
-): Promise<void> {
-  await activity({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts, receiptsDigest: bill.receiptsDigest });
+  await escrow.closeEscrow({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts, receiptsDigest: bill.receiptsDigest });
   account.settlements++;
   bill.apply();
 }

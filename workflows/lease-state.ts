@@ -20,7 +20,8 @@ export interface AssignmentState {
 export interface LeaseState {
   status: LeaseStatus;
   endReason: string | null;
-  durationSeconds: number;
+  /** Null: open-ended (it runs until cancelled, or until the customer's allowance can no longer fund it). */
+  durationSeconds: number | null;
   /** Unix ms when every container was running; billing time starts here. */
   startedAt: number | null;
   /** Index of the current settlement period. */
@@ -46,8 +47,12 @@ export interface EscrowState {
   settlements: number;
   /** Every assignment's billing standing, ended ones included until their last second is paid. */
   billing: Record<string, BillingLine>;
-  /** Top-ups made by extensions: the next one's idempotency key. */
-  topUps: number;
+  /** Seconds of the lease the rolling deposit has bought so far (the Lease account's duration_seconds). */
+  fundedSeconds: number;
+  /** The warning last given about the allowance, so that it is given once, not every period (null: none, or it recovered). */
+  warned: 'funds_low' | 'allowance_exhausted' | null;
+  /** Set once the customer reclaimed the escrow on-chain: nothing more can be paid, so the lease ends. */
+  reclaimed: boolean;
 }
 
 export function initialState(input: LeaseWorkflowInput, challengeSeed: string): LeaseState {
@@ -63,12 +68,31 @@ export function initialState(input: LeaseWorkflowInput, challengeSeed: string): 
     lastEpoch: 0,
     reservations: 0,
     cancelRequested: false,
-    escrow: { address: null, settlements: 0, billing: {}, topUps: 0 },
+    escrow: { address: null, settlements: 0, billing: {}, fundedSeconds: 0, warned: null, reclaimed: false },
   };
 }
 
+/** The lease's fixed end (unix ms), null while it has not started or when it is open-ended. */
+export function fixedEndsAt(state: LeaseState): number | null {
+  return state.startedAt === null || state.durationSeconds === null ? null : state.startedAt + state.durationSeconds * 1000;
+}
+
+/**
+ * When the lease ends if nothing changes (unix ms): its fixed end, or, once the customer's allowance could not fund
+ * the rolling deposit further, the last second the deposit funded when that comes first. Null while it has not
+ * started, and for an open-ended lease whose funding goes on. A funded end merely not reached yet by a late top-up
+ * (a loaded or restarted control plane) ends nothing: the next settlement tops up and pays those seconds.
+ */
 export function endsAt(state: LeaseState): number | null {
-  return state.startedAt === null ? null : state.startedAt + state.durationSeconds * 1000;
+  if (state.startedAt === null) return null;
+  const funded = state.escrow.warned === 'allowance_exhausted' ? state.escrow.fundedSeconds : null;
+  const seconds = funded === null ? state.durationSeconds : state.durationSeconds === null ? funded : Math.min(state.durationSeconds, funded);
+  return seconds === null ? null : state.startedAt + seconds * 1000;
+}
+
+/** Whether the lease ends where its allowance stopped funding it, not at its fixed duration. */
+export function endsForLackOfFunds(state: LeaseState): boolean {
+  return state.escrow.warned === 'allowance_exhausted' && (state.durationSeconds === null || state.escrow.fundedSeconds < state.durationSeconds);
 }
 
 /**
@@ -100,6 +124,7 @@ export function snapshot(leaseId: string, state: LeaseState): LeaseSnapshot {
     durationSeconds: state.durationSeconds,
     startedAt: state.startedAt,
     endsAt: endsAt(state),
+    fundedSeconds: state.escrow.fundedSeconds,
     failoverCount: state.failoverCount,
     period: state.period,
     assignments: state.assignments.map((a) => ({

@@ -6,7 +6,7 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { LeaseStatus } from '../domain/lease';
 import type { LeaseStatusChange } from '../activities/contracts';
 import { control } from './activity-stubs';
-import { endsAt, providerIds, runningTier } from './lease-state';
+import { fixedEndsAt, providerIds, runningTier } from './lease-state';
 import type { LeaseState } from './lease-state';
 import type { LeaseWorkflowInput } from './messages';
 import { searchAttributes } from './messages';
@@ -35,7 +35,9 @@ export async function setStatus(
     leaseId: input.leaseId,
     status,
     failoverCount: state.failoverCount,
-    ...(state.startedAt !== null ? { startedAt: state.startedAt, endsAt: endsAt(state) ?? undefined } : {}),
+    // The read model shows the fixed end only: a rolling deposit's funded end moves every period (the lease's events
+    // warn when the allowance cannot move it further).
+    ...(state.startedAt !== null ? { startedAt: state.startedAt, endsAt: fixedEndsAt(state) ?? undefined } : {}),
     ...extra,
   });
 }

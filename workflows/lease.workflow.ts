@@ -3,10 +3,13 @@
  * lease's state; PostgreSQL holds a read model it writes through activities. Hosts are outside the
  * trust boundary and never talk to Temporal: the workflow writes what they must run, the API verifies
  * their reports, and the fleet monitor signals faults. Per settlement period the history grows by a
- * timer, one closePeriod and one settlement, whatever the GPU count or proof interval.
+ * timer, one closePeriod and one settlement (which also tops up the rolling deposit), whatever the GPU
+ * count or proof interval. A lease ends at its fixed duration, or at the last second its customer's
+ * allowance funded, or when the customer reclaimed its escrow on-chain.
  * Handlers: extend (update with validator), cancel (update), snapshot (query), assignmentFault (signal).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
@@ -16,18 +19,23 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { maxRatePerSecond } from '../domain/billing';
 import { isTerminal } from '../domain/lease';
 import type { ReservedGpu } from '../domain/lease';
 import { control } from './activity-stubs';
 import { now } from './clock';
-import { endsAt, initialState, periodEnd, snapshot } from './lease-state';
+import { fundsRunningLow } from '../domain/rolling-deposit';
+import type { EscrowFunding } from '../activities/contracts';
+import { endsAt, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
 import type { LeaseState } from './lease-state';
-import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle, topUp } from './escrow';
+import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
 import { MAX_EXTEND_SECONDS, assignmentFaultSignal, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
 import type { LeaseRun } from './placement';
 import { bringUp, compensateStart, endAll, errorMessage, handleFaults, reserve } from './placement';
+
+const RECLAIMED = 'escrow reclaimed by the customer on-chain: nothing after the reclaim is paid';
 
 /** A period shorter than this at the lease's end is not worth a round of supervision. */
 const END_SLACK_MS = 500;
@@ -39,7 +47,6 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
     failure: null,
     faults: [],
     closed: false,
-    escrowOpening: false,
   };
   const { state } = run;
 
@@ -51,13 +58,10 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   setHandler(
     extendLeaseUpdate,
     async ({ seconds }) => {
-      const account = state.escrow;
-      // The deposit must cover the new end: top up first (customer-signed), then move the end.
-      await condition(() => !run.escrowOpening);
-      if (account.address !== null) await topUp(input, account, seconds);
-      state.durationSeconds += seconds;
+      // No deposit now: the next settlements' top-ups fund the new end from the customer's allowance.
+      state.durationSeconds = (state.durationSeconds ?? 0) + seconds;
       if (state.startedAt !== null) await setStatus(input, state, state.status);
-      return { durationSeconds: state.durationSeconds, endsAt: endsAt(state) };
+      return { durationSeconds: state.durationSeconds, endsAt: fixedEndsAt(state) };
     },
     {
       validator: ({ seconds }) => {
@@ -67,6 +71,7 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
         if (isTerminal(state.status) || state.status === 'closing' || state.cancelRequested) {
           throw new Error(`lease is ${state.cancelRequested ? 'being cancelled' : state.status}`);
         }
+        if (state.durationSeconds === null) throw new Error('lease has no fixed duration: it runs until cancelled');
       },
     },
   );
@@ -101,9 +106,14 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
       if (ending(run)) break;
       await closePeriodAndSettle(run, until);
     } catch (err) {
-      // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
-      // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
-      run.failure = `internal error: ${errorMessage(err)}`;
+      if (isReclaimed(err)) {
+        // The customer took its money back on-chain (the engine was away past the end and the grace): stop.
+        state.escrow.reclaimed = true;
+      } else {
+        // A control activity refused for good (a bug, not an outage: outages are retried). Close the lease
+        // cleanly rather than leave its containers running and its GPUs held by a failed workflow.
+        run.failure = `internal error: ${errorMessage(err)}`;
+      }
     }
     if (workflowInfo().continueAsNewSuggested && !ending(run)) {
       // Handlers must not be cut off mid-way; the state goes on whole to the next run.
@@ -115,7 +125,11 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
 }
 
 function ending(run: LeaseRun): boolean {
-  return run.state.cancelRequested || run.failure !== null || run.state.assignments.length === 0;
+  return run.state.cancelRequested || run.failure !== null || run.state.assignments.length === 0 || run.state.escrow.reclaimed;
+}
+
+function isReclaimed(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'EscrowReclaimedError';
 }
 
 /** Waits for the period's end, handling the faults the fleet monitor reports meanwhile (failovers, exits). */
@@ -135,7 +149,38 @@ async function closePeriodAndSettle(run: LeaseRun, endsAt: number): Promise<void
   state.period = next.period;
   state.challengeSeed = next.challengeSeed;
   applyVerified(state, totals.verified);
-  await CancellationScope.nonCancellable(() => settle(input, state.escrow, billPeriod(state.escrow, totals.receiptsDigest)));
+  const funding = await CancellationScope.nonCancellable(() => settle(input, state, billPeriod(state.escrow, totals.receiptsDigest), endsAt));
+  await warnAboutFunds(run, funding);
+}
+
+/**
+ * Tells the customer, once per episode, that its allowance runs out: ahead of time when what is left cannot pay the
+ * next period's top-up, and when a top-up fell short (then the lease ends at the last funded second unless the
+ * allowance is raised before). A later full top-up clears the warning.
+ */
+async function warnAboutFunds(run: LeaseRun, funding: EscrowFunding): Promise<void> {
+  const { input, state } = run;
+  const account = state.escrow;
+  const low = fundsRunningLow({ maxRatePerSecond: maxRate(input), periodSeconds: input.timings.settlementPeriodSeconds,
+    spendableAfter: BigInt(funding.spendableAfter), fundedSeconds: funding.fundedSeconds, durationSeconds: state.durationSeconds,
+    short: funding.short });
+  const code = funding.short ? 'allowance_exhausted' : low ? 'funds_low' : null;
+  if (code === null || code === account.warned) {
+    account.warned = code;
+    return;
+  }
+  account.warned = code;
+  // Where the funding ends: the lease ends there unless the allowance is raised before.
+  const end = state.startedAt === null ? null : state.startedAt + funding.fundedSeconds * 1000;
+  const when = end === null ? '' : ` at ${new Date(end).toISOString()}`;
+  const message = code === 'allowance_exhausted'
+    ? `the allowance could not fund the next ${input.timings.depositWindowPeriods + 1} periods: the lease ends${when}, its last paid second, unless the allowance is raised`
+    : `the allowance left (${funding.spendableAfter} base units) does not fund the next period: the lease will end${when} unless the allowance is raised`;
+  await control.recordLeaseWarning({ leaseId: input.leaseId, key: `${code}-${state.period}`, code, message, endsAt: end });
+}
+
+function maxRate(input: LeaseWorkflowInput): bigint {
+  return maxRatePerSecond(BigInt(input.spec.maxPricePerGpuHour), input.spec.gpuCount);
 }
 
 function applyVerified(state: LeaseState, verified: { assignmentId: string; verifiedSeconds: number }[]): void {
@@ -175,7 +220,6 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
 
 /** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */
 async function lockDeposit(run: LeaseRun): Promise<string | null> {
-  run.escrowOpening = true;
   try {
     await openEscrow(run.input, run.state, run.state.escrow);
     return null;
@@ -183,21 +227,14 @@ async function lockDeposit(run: LeaseRun): Promise<string | null> {
     // It may still land later: give back whatever did.
     await CancellationScope.nonCancellable(() => refundUnstarted(run.input));
     return `escrow deposit failed: ${errorMessage(err)}`;
-  } finally {
-    run.escrowOpening = false;
   }
 }
 
 /** Ends every assignment, pays the last period, refunds the rest, and records why the lease ended. */
 async function close(run: LeaseRun): Promise<LeaseSnapshot> {
   const { state, input } = run;
-  const [status, reason, assignmentReason] = state.cancelRequested
-    ? (['cancelled', 'cancelled by customer', 'lease_cancelled'] as const)
-    : run.failure !== null
-      ? (['failed', run.failure, 'lease_failed'] as const)
-      : state.assignments.length === 0
-        ? (['completed', 'every container exited', 'lease_completed'] as const)
-        : (['completed', 'duration elapsed', 'lease_completed'] as const);
+  const [endStatus, endReason, assignmentReason] = endOf(run);
+  let [status, reason] = [endStatus, endReason];
   let escrowProblem = '';
   await CancellationScope.nonCancellable(async () => {
     await setStatus(input, state, 'closing');
@@ -205,16 +242,34 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
     // Receipts stop being accepted at the end just recorded: what was verified until then is final.
     const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
     applyVerified(state, totals.verified);
-    if (state.escrow.address) {
+    if (state.escrow.address && !state.escrow.reclaimed) {
       try {
         await closeEscrow(input, state.escrow, billPeriod(state.escrow, totals.receiptsDigest));
       } catch (err) {
-        // Final refusals only (e.g. the customer reclaimed the escrow itself): the lease still ends.
-        escrowProblem = `; escrow close refused: ${errorMessage(err)}`;
+        // Final refusals only: the lease still ends, and says why its money did not move.
+        if (isReclaimed(err)) {
+          state.escrow.reclaimed = true;
+          [status, reason] = ['cancelled', RECLAIMED];
+        } else {
+          escrowProblem = `; escrow close refused: ${errorMessage(err)}`;
+        }
       }
     }
   });
   return finish(run, status, reason + escrowProblem);
+}
+
+/** Why the lease ends: its terminal status, the reason the customer reads, and the reason each assignment ends with. */
+function endOf(run: LeaseRun): ['completed' | 'cancelled' | 'failed', string, 'lease_completed' | 'lease_cancelled' | 'lease_failed'] {
+  const { state } = run;
+  if (state.escrow.reclaimed) return ['cancelled', RECLAIMED, 'lease_cancelled'];
+  if (state.cancelRequested) return ['cancelled', 'cancelled by customer', 'lease_cancelled'];
+  if (run.failure !== null) return ['failed', run.failure, 'lease_failed'];
+  if (state.assignments.length === 0) return ['completed', 'every container exited', 'lease_completed'];
+  if (endsForLackOfFunds(state)) {
+    return ['completed', 'allowance exhausted: the lease ran to the last second its allowance funded', 'lease_completed'];
+  }
+  return ['completed', 'duration elapsed', 'lease_completed'];
 }
 
 async function finish(run: LeaseRun, status: 'completed' | 'cancelled' | 'failed', reason: string): Promise<LeaseSnapshot> {

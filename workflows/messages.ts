@@ -15,6 +15,8 @@ export interface LeaseTimings {
   proofIntervalSeconds: number;
   settlementPeriodSeconds: number;
   queueTimeoutSeconds: number;
+  /** K of the rolling deposit: the escrow holds the current period and the next K (domain/rolling-deposit). */
+  depositWindowPeriods: number;
 }
 
 export interface LeaseWorkflowInput {
@@ -28,7 +30,7 @@ export interface ExtendLeaseRequest {
   seconds: number;
 }
 export interface ExtendLeaseResult {
-  durationSeconds: number;
+  durationSeconds: number | null;
   /** Unix ms, null while the lease has not started running yet. */
   endsAt: number | null;
 }
@@ -40,9 +42,13 @@ export interface LeaseSnapshot {
   leaseId: string;
   status: LeaseStatus;
   endReason: string | null;
-  durationSeconds: number;
+  /** Null: open-ended, it runs until cancelled or until its allowance runs out. */
+  durationSeconds: number | null;
   startedAt: number | null;
+  /** Unix ms: the fixed end, or the last second the escrow has funded if that comes first; null before it runs. */
   endsAt: number | null;
+  /** Seconds of the lease the escrow has bought so far (its rolling deposit). */
+  fundedSeconds: number;
   failoverCount: number;
   period: number;
   assignments: { assignmentId: string; gpuId: string; hostId: string; providerId: string; tier: number; rank: number; epoch: number; verifiedSeconds: number }[];

@@ -23,8 +23,6 @@ export interface LeaseRun {
   faults: AssignmentFault[];
   /** True once the terminal status is recorded everywhere: a cancel answers only then. */
   closed: boolean;
-  /** True while the deposit is being locked: an extension waits for it, then tops up. */
-  escrowOpening: boolean;
 }
 
 const RESERVATION_RETRY_MS = 1000;

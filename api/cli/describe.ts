@@ -45,11 +45,14 @@ export function describeEvent(event: LeaseEventView): Step {
     case 'settlement': {
       const paid = Array.isArray(d.payouts) ? d.payouts.reduce((n: number, p: { seconds?: number }) => n + (p.seconds ?? 0), 0) : 0;
       const refund = d.kind === 'close' ? `, refunded ${String(d.refunded)}` : '';
+      const topUp = d.topUp !== undefined && d.topUp !== '0' ? `, deposit topped up by ${String(d.topUp)}` : '';
       return {
         kind: 'line', symbol: 'info',
-        text: `${d.kind === 'close' ? 'closed' : 'settled'} period ${String(d.period)}: ${String(d.gross)} for ${paid} GPU-seconds${refund} (tx ${String(d.signature).slice(0, 16)}…)`,
+        text: `${d.kind === 'close' ? 'closed' : 'settled'} period ${String(d.period)}: ${String(d.gross)} for ${paid} GPU-seconds${topUp}${refund} (tx ${String(d.signature).slice(0, 16)}…)`,
       };
     }
+    case 'warning':
+      return { kind: 'line', symbol: 'warn', text: String(d.message) };
     default:
       return { kind: 'line', symbol: 'info', text: `${event.kind}: ${JSON.stringify(d)}` };
   }

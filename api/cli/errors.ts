@@ -37,7 +37,7 @@ export function exitCodeForStatus(status: number): number {
 /** What to do next, for the statuses where the API's own words may not say it. */
 export function hintForStatus(status: number): string {
   if (status === 401) return ' (the API key was refused: pass --api-key or set LEASE_ENGINE_API_KEY)';
-  if (status === 402) return ' (fund the wallet, or ask for fewer GPUs, a lower price cap or a shorter duration)';
+  if (status === 402) return ' (raise your allowance: `lease-engine wallet`, or ask for fewer GPUs or a lower price cap)';
   if (status === 503) return ' (retry in a moment)';
   return '';
 }

@@ -25,6 +25,7 @@ test('histories of every lease path are committed', () => {
     'lease-continued-as-new-first-run.json',
     'lease-continued-as-new-second-run.json',
     'lease-containers-exited.json',
+    'lease-allowance-exhausted.json',
   ]));
 });
 

@@ -1,5 +1,5 @@
 /**
- * The settlement ledger: escrows, settlements with their payouts, and top-ups. Writes follow the
+ * The settlement ledger: escrows, and settlements with their payouts and the rolling deposit's top-ups. Writes follow the
  * write-ahead pattern (infra/solana/write-ahead.ts): a row is inserted 'pending' with the signed
  * transaction before it is sent, its signature is replaced only by compare-and-set on the old one, and it
  * becomes 'confirmed' once the chain has it. Reads sum only confirmed rows, so the ledger's books are the
@@ -8,13 +8,11 @@
 import type { Insertable, Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { SignedTransaction } from '../../solana/transaction-delivery';
-import type { Database, Escrow, EscrowTable, EscrowTopUp, EscrowTopUpTable, Provider, Settlement, SettlementPayout, SettlementTable } from '../schema';
+import type { Database, Escrow, EscrowTable, Provider, Settlement, SettlementPayout, SettlementTable } from '../schema';
 
 type Db = Kysely<Database>;
 export type NewSettlement = Omit<Insertable<SettlementTable>, 'status' | 'signature' | 'transaction' | 'last_valid_block_height' |
   'created_at' | 'confirmed_at' | 'refunded'>;
-export type NewTopUp = Omit<Insertable<EscrowTopUpTable>, 'status' | 'signature' | 'transaction' | 'last_valid_block_height' |
-  'created_at' | 'confirmed_at'>;
 export interface SettlementWithPayouts {
   settlement: Settlement;
   payouts: SettlementPayout[];
@@ -116,11 +114,14 @@ export async function insertPendingSettlement(
   }));
 }
 
-/** A dead pending transaction's replacement; the amounts stay, their split is rewritten (the fee may have changed). */
+/**
+ * A dead pending transaction's replacement; the payouts stay, their split is rewritten, and the top-up is planned
+ * again (the allowance may have changed since).
+ */
 export async function replacePendingSettlement(
   db: Db,
   key: { leaseId: string; period: number; dead: string },
-  totals: Pick<Settlement, 'gross' | 'fee' | 'burned'>,
+  totals: Pick<Settlement, 'gross' | 'fee' | 'burned' | 'top_up' | 'top_up_seconds'>,
   payouts: SettlementPayout[],
   tx: SignedTransaction,
 ): Promise<boolean> {
@@ -136,7 +137,11 @@ export async function replacePendingSettlement(
   });
 }
 
-/** Marks a settlement confirmed; a close also closes the escrow with the chain's final figures. */
+/**
+ * Marks a settlement confirmed and adds its top-up to the escrow's deposit and funded seconds (the ledger's own
+ * sum, which the money invariant compares with the chain's); a close also closes the escrow with the chain's final
+ * figures.
+ */
 export async function confirmSettlement(
   db: Db,
   key: { leaseId: string; period: number; signature: string },
@@ -147,46 +152,30 @@ export async function confirmSettlement(
       .set({ status: 'confirmed', confirmed_at: new Date(), ...(close ? { refunded: close.refunded } : {}) })
       .where('lease_id', '=', key.leaseId).where('period', '=', String(key.period))
       .where('status', '=', 'pending').where('signature', '=', key.signature)
+      .returning(['top_up', 'top_up_seconds'])
       .executeTakeFirst();
-    if (!changed(result) || close === undefined) return;
+    if (result === undefined) return;
+    if (BigInt(result.top_up) > 0n) {
+      await trx.updateTable('escrows')
+        .set((eb) => ({ deposited: eb('deposited', '+', result.top_up), duration_seconds: eb('duration_seconds', '+', result.top_up_seconds) }))
+        .where('lease_id', '=', key.leaseId).execute();
+    }
+    if (close === undefined) return;
     await trx.updateTable('escrows')
       .set({ status: 'closed', closed_signature: key.signature, refunded: close.refunded, deposited: close.deposited })
       .where('lease_id', '=', key.leaseId).execute();
   });
 }
 
-// ---------- top-ups ----------
+// ---------- reclaims ----------
 
-export async function findTopUp(db: Db, leaseId: string, topUpId: string): Promise<EscrowTopUp | undefined> {
-  return db.selectFrom('escrow_top_ups').selectAll().where('lease_id', '=', leaseId).where('top_up_id', '=', topUpId).executeTakeFirst();
-}
-
-export async function insertPendingTopUp(db: Db, topUp: NewTopUp, tx: SignedTransaction): Promise<boolean> {
-  return insertedOrRaced(db.insertInto('escrow_top_ups').values({ ...topUp, ...signed(tx), status: 'pending' }).execute());
-}
-
-export async function replacePendingTopUp(db: Db, key: { leaseId: string; topUpId: string; dead: string }, tx: SignedTransaction): Promise<boolean> {
-  return changed(await db.updateTable('escrow_top_ups').set(signed(tx))
-    .where('lease_id', '=', key.leaseId).where('top_up_id', '=', key.topUpId)
-    .where('status', '=', 'pending').where('signature', '=', key.dead)
-    .executeTakeFirst());
-}
-
-/** The top-up confirmed, and the escrow's deposit and duration as the chain now has them. */
-export async function confirmTopUp(
-  db: Db,
-  key: { leaseId: string; topUpId: string; signature: string },
-  lease: { deposited: bigint; durationSeconds: bigint },
-): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const result = await trx.updateTable('escrow_top_ups').set({ status: 'confirmed', confirmed_at: new Date() })
-      .where('lease_id', '=', key.leaseId).where('top_up_id', '=', key.topUpId)
-      .where('status', '=', 'pending').where('signature', '=', key.signature)
-      .executeTakeFirst();
-    if (!changed(result)) return;
-    await trx.updateTable('escrows').set({ deposited: lease.deposited, duration_seconds: lease.durationSeconds })
-      .where('lease_id', '=', key.leaseId).execute();
-  });
+/**
+ * The customer took the rest back itself (the program's reclaim): the escrow is recorded reclaimed with the chain's
+ * figures; settlements still pending can no longer land and stay out of the books. False if it was already.
+ */
+export async function markEscrowReclaimed(db: Db, leaseId: string, chain: { refunded: bigint; deposited: bigint }): Promise<boolean> {
+  return changed(await db.updateTable('escrows').set({ status: 'reclaimed', refunded: chain.refunded, deposited: chain.deposited })
+    .where('lease_id', '=', leaseId).where('status', '=', 'open').executeTakeFirst());
 }
 
 // ---------- reads ----------
@@ -210,13 +199,13 @@ export async function escrowBooks(db: Db, leaseId: string): Promise<EscrowBooks 
       sql<string>`coalesce(sum(gross - fee - burned), 0)`.as('paid'),
       sql<string>`coalesce(sum(fee), 0)`.as('fees'),
       sql<string>`coalesce(sum(burned), 0)`.as('burned'),
-      sql<string>`coalesce(sum(refunded), 0)`.as('refunded'),
       sql<string>`coalesce(max(period), 0)`.as('last_period'),
     ])
     .where('lease_id', '=', leaseId).where('status', '=', 'confirmed')
     .executeTakeFirstOrThrow();
+  // The close's refund or the customer's reclaim, whichever ended the escrow.
   return { deposited: escrow.deposited, paidToProviders: String(sums.paid), fees: String(sums.fees), burned: String(sums.burned),
-    refunded: String(sums.refunded), lastPeriod: Number(sums.last_period) };
+    refunded: escrow.refunded, lastPeriod: Number(sums.last_period) };
 }
 
 /** Confirmed settlements of a lease, oldest first, with their payouts. */

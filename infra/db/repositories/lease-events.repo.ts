@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { Database, LeaseEventRow, Settlement } from '../schema';
 import type { SettlementWithPayouts } from './escrow-ledger.repo';
 
-export type LeaseEventKind = 'status' | 'placed' | 'running' | 'ended';
+export type LeaseEventKind = 'status' | 'placed' | 'running' | 'ended' | 'warning';
 
 export interface NewLeaseEvent {
   leaseId: string;
@@ -39,6 +39,11 @@ export async function appendLeaseEvents(trx: Transaction<Database>, events: NewL
       from lease_events where lease_id = ${event.leaseId}
       on conflict (lease_id, kind, key) where key is not null do nothing`.execute(trx);
   }
+}
+
+/** A warning for the customer (its allowance runs out, …): once per (lease, key), whatever retries happen. */
+export async function recordLeaseWarning(db: Kysely<Database>, leaseId: string, key: string, detail: Record<string, unknown>): Promise<void> {
+  await db.transaction().execute((trx) => appendLeaseEvents(trx, [{ leaseId, kind: 'warning', key, detail }]));
 }
 
 /** The lease's events after `afterSeq`, in seq order. */

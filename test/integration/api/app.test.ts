@@ -22,10 +22,13 @@ const ROUTES: [string, string][] = [
   ['get', '/v1/leases/{id}'],
   ['get', '/v1/leases/{id}/settlements'],
   ['get', '/v1/leases/{id}/events'],
+  ['get', '/v1/leases/{id}/logs'],
   ['post', '/v1/leases/{id}/extend'],
   ['post', '/v1/leases/{id}/cancel'],
   ['get', '/v1/offers'],
   ['post', '/v1/estimates'],
+  ['get', '/v1/wallet'],
+  ['post', '/v1/wallet'],
   ['get', '/v1/providers/{id}'],
   ['get', '/v1/hosts'],
   ['post', '/v1/hosts/register'],
@@ -33,6 +36,12 @@ const ROUTES: [string, string][] = [
   ['post', '/v1/hosts/{hostId}/reports'],
   ['get', '/healthz'],
   ['get', '/openapi.json'],
+  ['get', '/v1/operator/fleet'],
+  ['get', '/v1/operator/hosts'],
+  ['get', '/v1/operator/providers'],
+  ['get', '/v1/operator/network-health'],
+  ['get', '/v1/operator/leases'],
+  ['get', '/'],
 ];
 
 describe('GET /openapi.json', () => {
@@ -53,7 +62,8 @@ describe('GET /openapi.json', () => {
     expect(res.body.components.schemas.LeaseDetail.allOf[1].properties.escrow.anyOf).toEqual([{ $ref: '#/components/schemas/Escrow' }, { type: 'null' }]);
     expect(res.body.components.schemas.LeaseRequest).toMatchObject({
       additionalProperties: false,
-      required: expect.arrayContaining(['gpuModel', 'gpuCount', 'minTier', 'maxPricePerGpuHour', 'durationSeconds', 'image']),
+      // durationSeconds is optional: without it a lease runs until cancelled or until its allowance runs out.
+      required: ['gpuModel', 'gpuCount', 'minTier', 'maxPricePerGpuHour', 'image'],
       properties: { gpuCount: { minimum: 1, maximum: 64 }, minTier: { minimum: 1, maximum: 3 } },
     });
   });

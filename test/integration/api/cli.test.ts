@@ -75,7 +75,8 @@ const request = ['--gpu-model', 'H100', '--gpus', '2', '--min-tier', '1', '--max
 test('a lease from create to cancel, with --json, exit codes and the cost', async () => {
   const estimate = await cli(['estimate', ...request, '--json']);
   expect(estimate.code).toBe(0);
-  expect(JSON.parse(estimate.out)).toMatchObject({ deposit: '1.166667', placeableNow: true, costPerHour: '6.4' });
+  // The rolling deposit at open: ceil(3.50 × 2 / 3600) = 1,945 base units a second for this 60 s period and the next two.
+  expect(JSON.parse(estimate.out)).toMatchObject({ deposit: '0.3501', placeableNow: true, costPerHour: '6.4' });
 
   const created = await cli(['lease', 'create', ...request, '--image', 'busybox', '--json', '--', 'sleep', '600']);
   expect(created).toMatchObject({ code: 0, err: '' });

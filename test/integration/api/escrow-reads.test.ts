@@ -81,7 +81,7 @@ test('GET /v1/leases/:id shows escrow null until open_lease is confirmed, then t
 
   await fresh.db.updateTable('escrows').set({ status: 'open', opened_at: new Date() }).where('lease_id', '=', leaseId).execute();
   expect((await get(`/v1/leases/${leaseId}`, alice.auth)).body.escrow).toEqual({ address, status: 'open', deposited: '12.5',
-    paidToProviders: '0', fees: '0', burned: '0', refunded: '0', lastPeriod: 0 });
+    paidToProviders: '0', fees: '0', burned: '0', refunded: '0', lastPeriod: 0, fundedSeconds: 9000 });
 
   await settlement(leaseId, 1, { lines: [{ providerId: providerA, seconds: 600, gross: 1_000_000n },
     { providerId: providerB, seconds: 300, gross: 500_000n }] });
@@ -90,7 +90,7 @@ test('GET /v1/leases/:id shows escrow null until open_lease is confirmed, then t
   expect(res.status).toBe(200);
   // 1.5 gross: 5 % fee (0.075), a fifth of it burned (0.015), the treasury keeps 0.06; period 2 is not confirmed yet.
   expect(res.body.escrow).toEqual({ address, status: 'open', deposited: '12.5', paidToProviders: '1.425', fees: '0.06',
-    burned: '0.015', refunded: '0', lastPeriod: 1 });
+    burned: '0.015', refunded: '0', lastPeriod: 1, fundedSeconds: 9000 });
 });
 
 test('GET /v1/leases/:id/settlements lists confirmed settlements with their payouts; the closed books balance exactly', async () => {
@@ -110,12 +110,12 @@ test('GET /v1/leases/:id/settlements lists confirmed settlements with their payo
   expect(res.status).toBe(200);
   expect(res.body).toEqual([
     { period: 1, kind: 'settle', signature: `sig-${leaseId}-1`, receiptsDigest: 'ab'.repeat(32), gross: '1.5', fee: '0.06',
-      burned: '0.015', refunded: '0', payouts: [
+      burned: '0.015', refunded: '0', topUp: '0', payouts: [
         { providerId: providerA, tokenAccount: `Token-${providerA}`, seconds: 600, gross: '1', net: '0.95', fee: '0.04', burn: '0.01' },
         { providerId: providerB, tokenAccount: `Token-${providerB}`, seconds: 300, gross: '0.5', net: '0.475', fee: '0.02', burn: '0.005' },
       ].sort((a, b) => a.providerId.localeCompare(b.providerId)) },
     { period: 2, kind: 'close', signature: `sig-${leaseId}-2`, receiptsDigest: 'ab'.repeat(32), gross: '0.166666', fee: '0.006667',
-      burned: '0.001666', refunded: '10.833334', payouts: [
+      burned: '0.001666', refunded: '10.833334', topUp: '0', payouts: [
         { providerId: providerA, tokenAccount: `Token-${providerA}`, seconds: 100, gross: '0.166666', net: '0.158333', fee: '0.006667', burn: '0.001666' },
       ] },
   ]);
@@ -151,7 +151,9 @@ test('GET /v1/providers/:id is public and sums what confirmed settlements paid t
   const { name } = await fresh.db.selectFrom('providers').select('name').where('id', '=', paid).executeTakeFirstOrThrow();
   // 0.95 + (1.166666 − 0.058333): the pending period 3 is not earned until the chain confirms it.
   expect(res.body).toEqual({ id: paid, name, tier: 1, payoutTokenAccount: 'PayoutAccount1111111111111111111111111111111',
-    earnings: { gross: '2.166666', net: '2.058333', seconds: 1300, settlements: 2 } });
+    earnings: { gross: '2.166666', net: '2.058333', seconds: 1300, settlements: 2 },
+    // Paid, but no record of how it served yet (test/integration/api/provider-reliability.test.ts has one): the prior.
+    reliability: expect.objectContaining({ score: 0.75 }) });
   expect((await get(`/v1/providers/${other}`)).body).toMatchObject({ id: other, tier: 2, payoutTokenAccount: null,
     earnings: { gross: '0.1', net: '0.095', seconds: 60, settlements: 1 } });
 

@@ -34,8 +34,9 @@ test('answers the matching free GPUs, cheapest first as reservation picks, the d
   expect(res.status).toBe(200);
   expect(res.body).toEqual({
     gpuModel: 'H100', gpuCount: 3, minTier: 2, maxPricePerGpuHour: '3.5', durationSeconds: 600,
-    // The cap × GPUs × duration, rounded up: 3.50 × 3 × 600 / 3600.
-    deposit: '1.75',
+    // The rolling deposit at open: the max rate, ceil(3.50 × 3 / 3600) = 2,917 base units a second, for this 60 s
+    // period and the next two (the lease lasts longer): 2,917 × 180.
+    deposit: '0.52506',
     available: 4,
     offers: [
       { tier: 2, pricePerGpuHour: '2.6', vramGb: 80, available: 2 },
@@ -54,7 +55,7 @@ test('answers the matching free GPUs, cheapest first as reservation picks, the d
 test('says what is missing when the request cannot be placed now', async () => {
   const underCap = await estimate({ ...body, maxPricePerGpuHour: '3.00' });
   expect(underCap.body).toMatchObject({
-    available: 2, placeableNow: false, pricesPerGpuHour: ['2.6', '2.6'], costPerHour: null, costForDuration: null, deposit: '1.5',
+    available: 2, placeableNow: false, pricesPerGpuHour: ['2.6', '2.6'], costPerHour: null, costForDuration: null, deposit: '0.45',
     shortage: '2 of 3 H100 GPUs free now at tier 2 or better and at most 3 per GPU-hour',
   });
   const tierOne = await estimate({ ...body, minTier: 1, gpuCount: 2 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Connection, PublicKey, sendAndConfirmTransaction, Transaction } from '@solana/web3.js';
 import { bootstrapSolana } from '../../../infra/solana/bootstrap';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
+import { approveAllowance } from '../../../infra/solana/customer-allowance';
 import { EscrowClient } from '../../../infra/solana/escrow-client';
 import { buildProgram } from '../program/escrow-harness';
 import {
@@ -44,10 +45,13 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   const authority = readKeypair(path.join(solana.keysDir, 'settlement-authority.json'));
   const customerToken = new PublicKey(solana.customers[0]!.tokenAccount);
   const leaseId = randomUUID();
+  // The customer approves with its own key; the settlement authority alone opens and tops up from that allowance.
+  await approveAllowance(connection, customer, { mint: new PublicKey(solana.mint), decimals: solana.decimals, amount: 1_000n * TOKEN });
   const open = await client.openLease({ customer: customer.publicKey, settlementAuthority: authority.publicKey, leaseId,
-    mint: new PublicKey(solana.mint), customerToken, maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit: 250n * TOKEN });
+    mint: new PublicKey(solana.mint), customerToken, maxRatePerSecond: 100_000n, durationSeconds: 3_600n, deposit: 250n * TOKEN,
+    windowSeconds: 7_200n });
 
-  const { wire, blockhash, lastValidBlockHeight } = await signedWire(connection, [open], [customer, authority]);
+  const { wire, blockhash, lastValidBlockHeight } = await signedWire(connection, [open], [authority]);
   const started = performance.now();
   const signature = await connection.sendRawTransaction(wire);
   await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, 'confirmed');
@@ -74,10 +78,11 @@ test('kill -9 after a confirmed transaction loses nothing; SIGTERM exits cleanly
   expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe((9_750n * TOKEN).toString());
 
   // The restarted node runs the program, and bootstrap finds everything in place.
-  const topUp = await client.topUp({ payer: customer.publicKey, settlementAuthority: authority.publicKey,
-    lease: client.leaseAddress(leaseId), payerToken: customerToken, amount: 5n * TOKEN });
-  await sendAndConfirmTransaction(connection, new Transaction().add(topUp), [customer, authority]);
-  expect((await client.fetchLease(client.leaseAddress(leaseId)))!.deposited).toBe(255n * TOKEN);
+  const topUp = await client.topUp({ settlementAuthority: authority.publicKey, lease: client.leaseAddress(leaseId),
+    customer: customer.publicKey, customerToken, amount: 5n * TOKEN, extendSeconds: 100n });
+  await sendAndConfirmTransaction(connection, new Transaction().add(topUp), [authority]);
+  expect(await client.fetchLease(client.leaseAddress(leaseId))).toMatchObject({ deposited: 255n * TOKEN, durationSeconds: 3_700n });
+  expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe((9_745n * TOKEN).toString());
   const count = await connection.getTransactionCount();
   expect(await bootstrapSolana({ rpcUrl: running.rpcUrl, dataDir })).toEqual(solana);
   expect(await connection.getTransactionCount()).toBe(count);

@@ -1,7 +1,8 @@
 /**
  * The local chain node through the clients the engine uses (`@solana/web3.js` Connection, `@coral-xyz/anchor`)
- * and raw JSON-RPC: bootstrap, a lease opened and confirmed over the WebSocket, found by memcmp, its events
- * parsed from getTransaction, refusals shaped like a validator's, bad requests answered, wall-clock time.
+ * and raw JSON-RPC: bootstrap, a customer's approval of the escrow program's allowance, a lease opened from it by
+ * the settlement authority alone and confirmed over the WebSocket, found by memcmp, its events parsed from
+ * getTransaction, refusals shaped like a validator's, bad requests answered, wall-clock time.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,8 @@ import WebSocket from 'ws';
 import { bootstrapSolana, type SolanaBootstrap } from '../../../infra/solana/bootstrap';
 import { startChainNode, type ChainNode } from '../../../infra/solana/chain-node/main';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
+import { readAllowance } from '../../../infra/solana/allowance';
+import { approveAllowance } from '../../../infra/solana/customer-allowance';
 import {
   EscrowClient,
   LEASE_ACCOUNT_SIZE,
@@ -41,8 +44,9 @@ let node: ChainNode;
 let solana: SolanaBootstrap;
 let connection: Connection;
 let client: EscrowClient;
+/** The customer's own key: it approves the allowance and signs nothing of a lease's. */
 let customer: Keypair;
-/** Co-signs every open_lease, as the engine's control worker does. */
+/** Signs every open_lease alone, as the engine's control worker does. */
 let authority: Keypair;
 let customerToken: PublicKey;
 let mint: PublicKey;
@@ -58,6 +62,8 @@ beforeAll(async () => {
   authority = readKeypair(path.join(solana.keysDir, 'settlement-authority.json'));
   customerToken = new PublicKey(solana.customers[0]!.tokenAccount);
   mint = new PublicKey(solana.mint);
+  // The customer approves 1,000 tokens for the program's PDA of its wallet; every lease below draws on it.
+  await approveAllowance(connection, customer, { mint, decimals: solana.decimals, amount: 1_000n * TOKEN });
 });
 
 afterAll(async () => {
@@ -67,7 +73,7 @@ afterAll(async () => {
 
 const openLeaseIx = (leaseId: string, deposit: bigint) =>
   client.openLease({ customer: customer.publicKey, settlementAuthority: authority.publicKey, leaseId, mint, customerToken,
-    maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit });
+    maxRatePerSecond: 50_000n, durationSeconds: 3_600n, deposit, windowSeconds: 3_600n });
 
 describe('local chain node', () => {
   test('bootstrap sets up the market once; running it again changes nothing', async () => {
@@ -103,8 +109,9 @@ describe('local chain node', () => {
 
   test('a lease opened with sendAndConfirmTransaction is found by memcmp, with its balance and events', async () => {
     const leaseId = randomUUID();
+    const allowance = await readAllowance(connection, { wallet: customer.publicKey, mint });
     const signature = await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId,
-      100n * TOKEN)), [customer, authority]);
+      100n * TOKEN)), [authority]);
     const lease = client.leaseAddress(leaseId);
 
     const filters = (owner: PublicKey) => [{ dataSize: LEASE_ACCOUNT_SIZE },
@@ -119,10 +126,12 @@ describe('local chain node', () => {
 
     expect((await connection.getTokenAccountBalance(client.vaultAddress(lease))).value.uiAmountString).toBe('100');
     expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe((9_900n * TOKEN).toString());
+    expect(await readAllowance(connection, { wallet: customer.publicKey, mint })).toMatchObject({ approved: true,
+      allowance: allowance.allowance - 100n * TOKEN });
 
     const tx = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
     expect(tx?.meta?.err).toBeNull();
-    expect(tx?.meta?.fee).toBe(10_000); // two signatures: the customer and the settlement authority
+    expect(tx?.meta?.fee).toBe(5_000); // one signature: the settlement authority's; the customer signs nothing
     const events = client.parseEvents(tx!.meta!.logMessages!);
     expect(events.map((e) => e.name)).toEqual(['leaseOpened']);
     expect(String(events[0]!.data.deposit)).toBe((100n * TOKEN).toString());
@@ -134,14 +143,14 @@ describe('local chain node', () => {
 
   test('a refused preflight is error -32002 with err and logs, which Anchor turns into the named error', async () => {
     const ix = await openLeaseIx(randomUUID(), 0n);
-    const error = await sendAndConfirmTransaction(connection, new Transaction().add(ix), [authority, customer]).catch((e) => e);
+    const error = await sendAndConfirmTransaction(connection, new Transaction().add(ix), [authority]).catch((e) => e);
     expect(error).toBeInstanceOf(SendTransactionError);
     expect((error as SendTransactionError).logs?.join('\n')).toContain(`Program ${client.programId.toBase58()} failed`);
     const translated = translateError(error, parseIdlErrors(LEASE_ESCROW_IDL));
     expect(translated).toBeInstanceOf(AnchorError);
     expect((translated as AnchorError).error.errorCode).toEqual({ code: 'ZeroAmount', number: 6025 });
 
-    const { wire } = await signedWire(connection, [ix], [authority, customer]);
+    const { wire } = await signedWire(connection, [ix], [authority]);
     const raw = await rpc(node.rpcUrl, 'sendTransaction', [wire.toString('base64'), { encoding: 'base64' }]);
     expect(raw.error?.code).toBe(-32002);
     expect(raw.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
@@ -149,14 +158,14 @@ describe('local chain node', () => {
     const base58 = await rpc(node.rpcUrl, 'sendTransaction', [bs58.encode(wire)]);
     expect(base58.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
 
-    // Without preflight it lands, fails, and costs the fee payer the fee of its two signatures, as on a cluster;
+    // Without preflight it lands, fails, and costs the fee payer the fee of its signature, as on a cluster;
     // the tokens do not move.
     const lamports = await connection.getBalance(authority.publicKey);
     const tokens = (await connection.getTokenAccountBalance(customerToken)).value.amount;
     const signature = await connection.sendRawTransaction(wire, { skipPreflight: true });
     const { value: [status] } = await connection.getSignatureStatuses([signature]);
     expect(status?.err).toEqual({ InstructionError: [0, { Custom: 6025 }] });
-    expect(await connection.getBalance(authority.publicKey)).toBe(lamports - 10_000);
+    expect(await connection.getBalance(authority.publicKey)).toBe(lamports - 5_000);
     expect((await connection.getTokenAccountBalance(customerToken)).value.amount).toBe(tokens);
   });
 
@@ -164,7 +173,7 @@ describe('local chain node', () => {
     const leaseId = randomUUID();
     const lease = client.leaseAddress(leaseId);
     const { blockhash } = await connection.getLatestBlockhash();
-    const message = new TransactionMessage({ payerKey: customer.publicKey, recentBlockhash: blockhash,
+    const message = new TransactionMessage({ payerKey: authority.publicKey, recentBlockhash: blockhash,
       instructions: [await openLeaseIx(leaseId, 7n * TOKEN)] }).compileToV0Message();
     const unsigned = new VersionedTransaction(message);
     const accounts = { encoding: 'base64' as const, addresses: [lease.toBase58()] };
@@ -227,7 +236,7 @@ describe('local chain node', () => {
     expect(await connection.getSlot()).toBeGreaterThanOrEqual(slot + 2);
 
     const leaseId = randomUUID();
-    await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId, TOKEN)), [customer, authority]);
+    await sendAndConfirmTransaction(connection, new Transaction().add(await openLeaseIx(leaseId, TOKEN)), [authority]);
     const lease = await client.fetchLease(client.leaseAddress(leaseId));
     expect(Math.abs(Number(lease!.startTime) - Date.now() / 1000)).toBeLessThanOrEqual(2);
   });

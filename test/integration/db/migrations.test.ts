@@ -27,6 +27,10 @@ test('migrating again is a no-op and every migration is recorded once', async ()
     '2026_11_25_0004_escrow_ledger',
     '2026_12_01_0005_host_protocol',
     '2026_12_01_0006_lease_events',
+    '2026_12_01_0007_customer_allowance',
+    '2026_12_01_0008_container_logs',
+    '2026_12_01_0009_operators',
+    '2026_12_01_0010_provider_reliability',
   ]);
 });
 

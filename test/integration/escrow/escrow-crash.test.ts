@@ -1,23 +1,30 @@
 /**
  * Crashes and retries around the write-ahead step, staged with the activity's own halves (sign + record
  * pending, then send) against the real chain node: whatever happened between sending and recording, a
- * retried settlement pays once, and the program's strictly increasing periods refuse the stale bytes.
+ * retried settlement pays once, and the program's strictly increasing periods refuse the stale bytes. A settlement
+ * carries the rolling deposit's top-up in the same transaction: it is drawn once too, and an allowance the customer
+ * revoked after the top-up was planned delays the period's payouts at most one blockhash lifetime, never sinks them.
  */
 import { randomBytes } from 'node:crypto';
 import bs58 from 'bs58';
 import { maxRatePerSecond, receiptsDigest } from '../../../domain/billing';
-import { depositFor } from '../../../domain/money';
-import { findEscrow, findSettlement } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { depositForSeconds } from '../../../domain/rolling-deposit';
+import { escrowBooks, findEscrow, findSettlement } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { revokeAllowance } from '../../../infra/solana/customer-allowance';
 import {
+  allowanceOf,
+  approve,
   chainBooksBalance,
   chainSeconds,
   fundedCustomer,
+  landedTransaction,
   leaseOnChain,
   leaseRow,
   payoutAccountOf,
   providers,
   startEscrowWorld,
   tokenBalance,
+  untilChainTime,
   type EscrowWorld,
 } from './escrow-world';
 
@@ -32,13 +39,16 @@ afterAll(async () => {
 });
 
 const MAX_PRICE = 36_000_000n; // 10,000 base units per second for one GPU
+const RATE = maxRatePerSecond(MAX_PRICE, 1);
+const TOKENS = 1_000_000_000n;
 const DIGEST = receiptsDigest([]);
 
-async function openInput(durationSeconds = 3600) {
-  const { customerId, tokenAccount } = await fundedCustomer(world, 1_000_000_000n);
+/** A lease funded for `durationSeconds` at open, which may reach `windowSeconds` ahead (the rolling deposit's window). */
+async function openInput(durationSeconds = 3600, windowSeconds = durationSeconds) {
+  const { customerId, tokenAccount, wallet } = await fundedCustomer(world, TOKENS);
   const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, durationSeconds);
-  return { tokenAccount, input: { leaseId, customerId, deposit: depositFor(MAX_PRICE, 1, durationSeconds).toString(),
-    maxRatePerSecond: maxRatePerSecond(MAX_PRICE, 1).toString(), durationSeconds } };
+  return { tokenAccount, wallet, input: { leaseId, customerId, deposit: depositForSeconds(RATE, durationSeconds).toString(),
+    maxRatePerSecond: RATE.toString(), durationSeconds, windowSeconds } };
 }
 
 test('a retried settlement never pays twice, whether the worker died after sending, before sending, or its blockhash ran out', async () => {
@@ -123,7 +133,7 @@ test('a failed start whose open_lease is still pending: the pending open lands a
   const refund = await world.activities.refundUnstartedEscrow({ leaseId: input.leaseId });
   expect(refund).toMatchObject({ period: 1, kind: 'close', refunded: input.deposit });
   expect((await findEscrow(world.fresh.db, input.leaseId))).toMatchObject({ status: 'closed', open_signature: opening.signature });
-  expect(await tokenBalance(world, tokenAccount)).toBe(1_000_000_000n);
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS);
   expect(chainBooksBalance(await leaseOnChain(world, input.leaseId))).toBe(0n);
 });
 
@@ -134,15 +144,111 @@ test('a failed start whose open_lease can no longer land drops the escrow and mo
   expect(await world.activities.refundUnstartedEscrow({ leaseId: input.leaseId })).toBeNull();
   expect(await findEscrow(world.fresh.db, input.leaseId)).toBeUndefined();
   expect(await world.client.fetchLease(world.client.leaseAddress(input.leaseId))).toBeNull();
-  expect(await tokenBalance(world, tokenAccount)).toBe(1_000_000_000n);
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS);
 });
 
 test('a customer who cannot pay the deposit is refused for good, naming why', async () => {
   const { customerId } = await fundedCustomer(world, 1_000n);
   const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, 600);
-  await expect(world.activities.openEscrow({ leaseId, customerId, deposit: depositFor(MAX_PRICE, 1, 600).toString(),
-    maxRatePerSecond: maxRatePerSecond(MAX_PRICE, 1).toString(), durationSeconds: 600 }))
+  await expect(world.activities.openEscrow({ leaseId, customerId, deposit: depositForSeconds(RATE, 600).toString(),
+    maxRatePerSecond: RATE.toString(), durationSeconds: 600, windowSeconds: 600 }))
     .rejects.toMatchObject({ type: 'InsufficientFunds', nonRetryable: true });
-  await expect(world.activities.openEscrow({ leaseId: 'lease-1', customerId, deposit: '1', maxRatePerSecond: '1', durationSeconds: 1 }))
-    .rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true, message: expect.stringMatching(/not a UUID/) });
+  await expect(world.activities.openEscrow({ leaseId: 'lease-1', customerId, deposit: '1', maxRatePerSecond: '1', durationSeconds: 1,
+    windowSeconds: 1 })).rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true, message: expect.stringMatching(/not a UUID/) });
+});
+
+describe('a settlement that tops up the rolling deposit in the same transaction', () => {
+  /** A rolling lease funded 6 s ahead at open, which may reach 8 s ahead; periods of 2 s. */
+  async function rolling() {
+    const opened = await openInput(6, 8);
+    await world.activities.openEscrow(opened.input);
+    const start = (await leaseOnChain(world, opened.input.leaseId)).startTime;
+    const [provider] = (await providers(world, 1)) as [string];
+    const request = (period: number, amount: string) => ({ leaseId: opened.input.leaseId, period, receiptsDigest: DIGEST,
+      payouts: [{ providerId: provider, amount, seconds: 2 }], fundSeconds: 2 * period + 6 });
+    const paid = async () => tokenBalance(world, (await payoutAccountOf(world, provider))!);
+    const until = (period: number) => untilChainTime(world, start + BigInt(2 * period));
+    return { ...opened, leaseId: opened.input.leaseId, request, paid, until };
+  }
+  const net = (gross: bigint) => gross - (gross * 500n) / 10_000n; // the bootstrap's 5 % fee
+  const TOP_UP = depositForSeconds(RATE, 2);
+
+  test('sent and landed, then the worker died before recording: the retry tops up nothing more; the ledger has it once', async () => {
+    const { leaseId, input, tokenAccount, wallet, request, paid, until } = await rolling();
+    await until(1);
+    const sent = (await world.steps.prepareSettlement(request(1, '5000')))!;
+    expect((await findSettlement(world.fresh.db, leaseId, 1))?.settlement).toMatchObject({ status: 'pending', signature: sent.signature,
+      top_up: TOP_UP.toString(), top_up_seconds: '2' });
+    expect(await world.steps.send(sent)).toEqual({ outcome: 'confirmed' });
+    const deposited = BigInt(input.deposit) + TOP_UP;
+    expect(await leaseOnChain(world, leaseId)).toMatchObject({ lastPeriod: 1n, deposited, durationSeconds: 8n });
+
+    const record = await world.activities.settlePeriod(request(1, '5000'));
+    expect(record.signature).toBe(sent.signature);
+    expect(record.funding).toEqual({ fundedSeconds: 8, toppedUp: TOP_UP.toString(), spendableAfter: (TOKENS - deposited).toString(), short: false });
+    expect((await landedTransaction(world, record.signature)).instructions).toEqual(['settle', 'topUp']);
+    // A retry (and another) of the recorded period draws nothing and pays nothing again.
+    expect(await world.activities.settlePeriod(request(1, '5000'))).toEqual(record);
+    expect(await leaseOnChain(world, leaseId)).toMatchObject({ deposited, durationSeconds: 8n });
+    expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposited);
+    expect((await allowanceOf(world, wallet)).allowance).toBe(TOKENS - deposited);
+    expect(await paid()).toBe(net(5_000n));
+    expect(await findEscrow(world.fresh.db, leaseId)).toMatchObject({ deposited: deposited.toString(), duration_seconds: '8' });
+
+    // The very same bytes sent again are found landed: a signature lands once, and its top-up with it.
+    expect(await world.steps.send(sent)).toEqual({ outcome: 'confirmed' });
+    expect((await leaseOnChain(world, leaseId)).deposited).toBe(deposited);
+    const close = await world.activities.closeEscrow({ leaseId, period: 2, payouts: [], receiptsDigest: DIGEST });
+    expect(BigInt(close.refunded)).toBe(deposited - 5_000n);
+    const lease = await leaseOnChain(world, leaseId);
+    expect(chainBooksBalance(lease)).toBe(0n);
+    expect(await escrowBooks(world.fresh.db, leaseId)).toMatchObject({ deposited: lease.deposited.toString(), refunded: lease.refunded.toString() });
+  });
+
+  test('recorded with a top-up, then the customer revoked: the period is paid all the same, without the top-up', async () => {
+    const { leaseId, input, tokenAccount, wallet, request, paid, until } = await rolling();
+    await until(1);
+    // 1. Recorded, never sent, its blockhash past: the retry plans the top-up again from the allowance as it is now.
+    const expired = (await world.steps.prepareSettlement(request(1, '5000')))!;
+    await revokeAllowance(world.connection, wallet, world.mint);
+    await world.fresh.db.updateTable('settlements').set({ last_valid_block_height: 0 }).where('lease_id', '=', leaseId).where('period', '=', '1')
+      .execute();
+    await chainSeconds(1); // a newer blockhash, or the fresh signature would be the same bytes again
+    const first = await world.activities.settlePeriod(request(1, '5000'));
+    expect(first.signature).not.toBe(expired.signature);
+    expect(first.funding).toEqual({ fundedSeconds: 6, toppedUp: '0', spendableAfter: '0', short: true });
+    expect((await landedTransaction(world, first.signature)).instructions).toEqual(['settle']);
+    expect((await findSettlement(world.fresh.db, leaseId, 1))?.settlement).toMatchObject({ status: 'confirmed', top_up: '0', top_up_seconds: '0' });
+    expect(await paid()).toBe(net(5_000n));
+    // The replaced bytes, sent late by whoever kept them, are refused by the program and draw nothing.
+    expect(await world.steps.send(expired)).toMatchObject({ outcome: 'rejected', failure: { reason: 'PeriodNotIncreasing' } });
+    expect((await leaseOnChain(world, leaseId)).deposited).toBe(BigInt(input.deposit));
+
+    // 2. Recorded with a top-up while approved, the customer revokes before the bytes are sent: the token program refuses
+    // the draw, so the transaction (payouts too) is refused while those bytes live. That is retryable, never final:
+    // once the bytes are dead the retry signs the period again without the top-up.
+    await approve(world, wallet, TOKENS);
+    await until(2);
+    const refused = (await world.steps.prepareSettlement(request(2, '6000')))!;
+    expect((await findSettlement(world.fresh.db, leaseId, 2))?.settlement.top_up).toBe(depositForSeconds(RATE, 4).toString());
+    await revokeAllowance(world.connection, wallet, world.mint);
+    await expect(world.activities.settlePeriod(request(2, '6000'))).rejects.toMatchObject({ nonRetryable: false });
+    expect((await findSettlement(world.fresh.db, leaseId, 2))?.settlement).toMatchObject({ status: 'pending', signature: refused.signature });
+    expect(await paid()).toBe(net(5_000n));
+    await world.fresh.db.updateTable('settlements').set({ last_valid_block_height: 0 }).where('lease_id', '=', leaseId).where('period', '=', '2')
+      .execute();
+    await chainSeconds(1);
+    const second = await world.activities.settlePeriod(request(2, '6000'));
+    expect(second.signature).not.toBe(refused.signature);
+    expect(second.funding).toMatchObject({ toppedUp: '0', short: true });
+    expect(await paid()).toBe(net(5_000n) + net(6_000n));
+
+    expect(await leaseOnChain(world, leaseId)).toMatchObject({ deposited: BigInt(input.deposit), durationSeconds: 6n, lastPeriod: 2n });
+    expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - BigInt(input.deposit));
+    const close = await world.activities.closeEscrow({ leaseId, period: 3, payouts: [], receiptsDigest: DIGEST });
+    expect(BigInt(close.refunded)).toBe(BigInt(input.deposit) - 11_000n);
+    const lease = await leaseOnChain(world, leaseId);
+    expect(chainBooksBalance(lease)).toBe(0n);
+    expect(await escrowBooks(world.fresh.db, leaseId)).toMatchObject({ deposited: lease.deposited.toString(), refunded: lease.refunded.toString() });
+  });
 });

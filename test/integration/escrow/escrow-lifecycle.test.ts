@@ -1,34 +1,41 @@
 /**
- * The escrow activities against the real chain node and PostgreSQL: a lease that completes (open, three
- * settlements, close), one that never started, one extended, one whose fee the admin raised mid-lease, and
- * one found opened on other terms than the engine asked. The money invariant
- * `paidToProviders + fees + burned + refunded = deposited` is checked exactly, on-chain (the Lease account
- * read over JSON-RPC) and in the ledger, together with every token account the money went to.
+ * The escrow activities against the real chain node and PostgreSQL, with customers that keep their own keys and
+ * fund leases through the allowance they approved for the escrow program: a fixed lease that completes (open, three
+ * settlements, close); a rolling lease whose every settlement tops the deposit up in the same transaction; an
+ * allowance revoked mid-lease, and one too small for a whole top-up; an open the allowance cannot fund; a fee raised
+ * mid-lease; an escrow found opened on other terms than the engine asked; and a customer's reclaim after the lease's
+ * end plus grace. The money invariant `paidToProviders + fees + burned + refunded = deposited` is checked exactly,
+ * on-chain (the Lease account read over JSON-RPC) and in the ledger, together with every token account the money
+ * went to and the allowance left.
  */
 import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
-import { PublicKey } from '@solana/web3.js';
+import { createApproveInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { PublicKey, type Keypair } from '@solana/web3.js';
 import type { CloseEscrowRecord, SettlementRecord } from '../../../activities/contracts';
 import { termsMismatch, type OpenTerms } from '../../../activities/escrow-deposit.effect';
 import { createEscrowActivities } from '../../../activities/escrow.activities';
 import { amountDue, maxRatePerSecond, periodPayouts, receiptsDigest, type BillingLine } from '../../../domain/billing';
-import { depositFor } from '../../../domain/money';
-import { escrowBooks, listSettlements, providerEarnings } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { depositForSeconds, fundedSpanSeconds, fundingTarget, openingDepositOf, programWindowSeconds } from '../../../domain/rolling-deposit';
+import { escrowBooks, findEscrow, findSettlement, listSettlements, providerEarnings } from '../../../infra/db/repositories/escrow-ledger.repo';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
-import { customerCanCover } from '../../../infra/solana/customer-balance';
-import { feeSplit, type EscrowLease } from '../../../infra/solana/escrow-client';
+import { revokeAllowance } from '../../../infra/solana/customer-allowance';
+import { allowanceAddress, feeSplit, type EscrowLease } from '../../../infra/solana/escrow-client';
 import { deliver, signTransaction } from '../../../infra/solana/transaction-delivery';
 import {
+  allowanceOf,
   chainBooksBalance,
   chainSeconds,
   fundedCustomer,
+  landedTransaction,
   leaseOnChain,
   leaseRow,
   payoutAccountOf,
   providers,
   startEscrowWorld,
   tokenBalance,
+  untilChainTime,
   type EscrowWorld,
 } from './escrow-world';
 
@@ -43,25 +50,66 @@ afterAll(async () => {
 });
 
 const MAX_PRICE = 100_000_000n; // 100 tokens per GPU-hour: the rate cap leaves room to settle seconds after opening
+const RATE = maxRatePerSecond(MAX_PRICE, 1); // 27,778 base units a second for one GPU
+const TOKENS = 2_000_000_000n;
+/** The rolling deposit of these tests: 2-s periods, K = 2, so the escrow holds 6 s ahead and may reach 8 s ahead. */
+const PERIOD = 2;
+const SPAN = fundedSpanSeconds(PERIOD, 2);
+const WINDOW = programWindowSeconds(PERIOD, 2);
 const digestOf = (period: number) => receiptsDigest([1, 2, 3].map((i) => bytesToHex(sha256(utf8ToBytes(`receipt ${period}.${i}`)))));
 
-async function openLease(gpuCount: number, durationSeconds: number, tokens = 2_000_000_000n) {
+/** The ledger's books, the chain's figures, and the invariant on both. */
+async function expectBooksBalance(leaseId: string, lastPeriod: number): Promise<EscrowLease> {
+  const lease = await leaseOnChain(world, leaseId);
+  expect(chainBooksBalance(lease)).toBe(0n);
+  const books = (await escrowBooks(world.fresh.db, leaseId))!;
+  expect(books).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(), fees: lease.fees.toString(),
+    burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod });
+  expect(BigInt(books.paidToProviders) + BigInt(books.fees) + BigInt(books.burned) + BigInt(books.refunded)).toBe(BigInt(books.deposited));
+  return lease;
+}
+
+/** A fixed lease funded whole at open (its duration within the window), as before rolling deposits. */
+async function openLease(gpuCount: number, durationSeconds: number, tokens = TOKENS) {
   const customer = await fundedCustomer(world, tokens);
   const leaseId = await leaseRow(world, customer.customerId, gpuCount, MAX_PRICE, durationSeconds);
-  const deposit = depositFor(MAX_PRICE, gpuCount, durationSeconds);
-  const input = { leaseId, customerId: customer.customerId, deposit: deposit.toString(),
-    maxRatePerSecond: maxRatePerSecond(MAX_PRICE, gpuCount).toString(), durationSeconds };
+  const rate = maxRatePerSecond(MAX_PRICE, gpuCount);
+  const deposit = depositForSeconds(rate, durationSeconds);
+  const input = { leaseId, customerId: customer.customerId, deposit: deposit.toString(), maxRatePerSecond: rate.toString(), durationSeconds,
+    windowSeconds: durationSeconds };
   const opened = await world.activities.openEscrow(input);
   return { ...customer, leaseId, deposit, input, opened };
 }
 
+/** An open-ended lease of one GPU on the rolling deposit: the escrow holds SPAN seconds at open. */
+async function openRolling(p: { tokens?: bigint; allowance?: bigint } = {}) {
+  const customer = await fundedCustomer(world, p.tokens ?? TOKENS, p.allowance ?? p.tokens ?? TOKENS);
+  const leaseId = await leaseRow(world, customer.customerId, 1, MAX_PRICE, null);
+  const { seconds, deposit } = openingDepositOf({ maxRatePerSecond: RATE, periodSeconds: PERIOD, windowPeriods: 2, durationSeconds: null });
+  const input = { leaseId, customerId: customer.customerId, deposit: deposit.toString(), maxRatePerSecond: RATE.toString(), durationSeconds: seconds,
+    windowSeconds: WINDOW };
+  const opened = await world.activities.openEscrow(input);
+  const start = (await leaseOnChain(world, leaseId)).startTime;
+  const [provider] = (await providers(world, 1)) as [string];
+  /** Period `period` of the lease, settled once its end is on the chain's clock, topping up towards the rolling target. */
+  const settle = async (period: number, gross: bigint | null, fundSeconds = fundingTarget(period * PERIOD, SPAN, null)) => {
+    await untilChainTime(world, start + BigInt(period * PERIOD));
+    const payouts = gross === null ? [] : [{ providerId: provider, amount: gross.toString(), seconds: PERIOD }];
+    return world.activities.settlePeriod({ leaseId, period, payouts, receiptsDigest: digestOf(period), fundSeconds });
+  };
+  const paid = async () => tokenBalance(world, (await payoutAccountOf(world, provider))!);
+  return { ...customer, leaseId, deposit, input, opened, provider, settle, paid };
+}
+
 test('a lease that completes: open, three settlements, close; the books balance to the unit on-chain and in the ledger', async () => {
-  const { customerId, wallet, tokenAccount, leaseId, deposit, input, opened } = await openLease(3, 3600);
-  expect(opened).toEqual({ address: world.client.leaseAddress(leaseId).toBase58(), deposited: deposit.toString() });
+  const { wallet, tokenAccount, leaseId, deposit, input, opened } = await openLease(3, 3600);
+  expect(opened).toEqual({ address: world.client.leaseAddress(leaseId).toBase58(), deposited: deposit.toString(), fundedSeconds: 3600 });
   expect(await world.activities.openEscrow(input)).toEqual(opened); // a retry opens nothing twice
-  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n - deposit);
-  const customer = await world.fresh.db.selectFrom('customers').select('wallet_address').where('id', '=', customerId).executeTakeFirstOrThrow();
-  expect(customer.wallet_address).toBe(wallet.publicKey.toBase58());
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposit);
+  // Drawn through the allowance, from the wallet the customer registered: the allowance shrank by the deposit.
+  expect(await allowanceOf(world, wallet)).toMatchObject({ approved: true, allowance: TOKENS - deposit, spendable: TOKENS - deposit });
+  expect((await leaseOnChain(world, leaseId)).customer.toBase58()).toBe(wallet.publicKey.toBase58());
+  expect((await findEscrow(world.fresh.db, leaseId))?.customer_wallet).toBe(wallet.publicKey.toBase58());
 
   const [p1, p2] = (await providers(world, 2)) as [string, string];
   const lines: BillingLine[] = [
@@ -88,6 +136,9 @@ test('a lease that completes: open, three settlements, close; the books balance 
     expect(BigInt(record.net) + BigInt(record.fee) + BigInt(record.burned)).toBe(BigInt(record.gross));
     expect(Buffer.from((await leaseOnChain(world, leaseId)).receiptsDigest).toString('hex')).toBe(digestOf(period));
     if (period < 4) {
+      // A fixed lease funded whole asks no top-up: nothing is drawn, the settlement is its transaction alone.
+      expect(record.funding).toEqual({ fundedSeconds: 3600, toppedUp: '0', spendableAfter: (TOKENS - deposit).toString(), short: false });
+      expect((await landedTransaction(world, record.signature)).instructions).toEqual(['settle']);
       // A retry of the same period returns the first settlement and pays nothing again.
       const balances = await Promise.all([p1, p2].map(async (p) => tokenBalance(world, (await payoutAccountOf(world, p))!)));
       expect(await world.activities.settlePeriod(request)).toEqual(record);
@@ -106,14 +157,9 @@ test('a lease that completes: open, three settlements, close; the books balance 
   expect(gross).toBe(lines.reduce((total, l) => total + amountDue(BigInt(l.pricePerGpuHour), l.verifiedSeconds), 0n));
   expect(BigInt(close.refunded)).toBe(deposit - gross);
 
-  const lease = await leaseOnChain(world, leaseId);
+  const lease = await expectBooksBalance(leaseId, 4);
   expect(lease).toMatchObject({ status: 'closed', lastPeriod: 4n, deposited: deposit, paidToProviders: sum((r) => r.net),
     fees: sum((r) => r.fee), burned: sum((r) => r.burned), refunded: deposit - gross });
-  expect(chainBooksBalance(lease)).toBe(0n);
-
-  const books = await escrowBooks(world.fresh.db, leaseId);
-  expect(books).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(),
-    fees: lease.fees.toString(), burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod: 4 });
   const escrow = await world.fresh.db.selectFrom('escrows').selectAll().where('lease_id', '=', leaseId).executeTakeFirstOrThrow();
   expect(escrow).toMatchObject({ status: 'closed', closed_signature: close.signature, refunded: lease.refunded.toString() });
 
@@ -124,7 +170,7 @@ test('a lease that completes: open, three settlements, close; the books balance 
     expect((await providerEarnings(world.fresh.db, provider)).net).toBe(net.toString());
   }
   expect(await tokenBalance(world, world.boot.treasury)).toBe(treasuryBefore + lease.fees);
-  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n - deposit + lease.refunded);
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposit + lease.refunded);
   expect((await listSettlements(world.fresh.db, leaseId)).map((s) => s.settlement.signature)).toEqual(records.map((r) => r.signature));
 
   // The lease closes once: a retried close (whatever period it names) is the first close; nothing settles after it.
@@ -133,53 +179,136 @@ test('a lease that completes: open, three settlements, close; the books balance 
     .rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true });
 });
 
-test('a failed start refunds the whole deposit, once', async () => {
-  const { leaseId, deposit, tokenAccount } = await openLease(2, 600);
-  const refund = await world.activities.refundUnstartedEscrow({ leaseId });
-  expect(refund).toMatchObject({ leaseId, period: 1, kind: 'close', payouts: [], gross: '0', refunded: deposit.toString() });
-  expect(await world.activities.refundUnstartedEscrow({ leaseId })).toEqual(refund);
-  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n);
-  const lease = await leaseOnChain(world, leaseId);
-  expect(lease).toMatchObject({ status: 'closed', deposited: deposit, refunded: deposit, paidToProviders: 0n });
-  expect(chainBooksBalance(lease)).toBe(0n);
-  // The vault is closed; its rent went back to the customer.
-  expect(await world.connection.getAccountInfo(new PublicKey(lease.vault))).toBeNull();
+test('a rolling lease: every period settles and tops up in ONE transaction, the end moves with it, and the close balances to the unit', async () => {
+  const { wallet, tokenAccount, leaseId, deposit, opened, settle, paid } = await openRolling();
+  expect(opened).toEqual({ address: world.client.leaseAddress(leaseId).toBase58(), deposited: deposit.toString(), fundedSeconds: SPAN });
+  expect(deposit).toBe(RATE * BigInt(SPAN));
+  expect(await leaseOnChain(world, leaseId)).toMatchObject({ durationSeconds: BigInt(SPAN), windowSeconds: BigInt(WINDOW), deposited: deposit });
 
-  const never = await leaseRow(world, (await fundedCustomer(world, 1n)).customerId, 1, MAX_PRICE, 60);
-  expect(await world.activities.refundUnstartedEscrow({ leaseId: never })).toBeNull();
+  let deposited = deposit;
+  let gross = 0n;
+  const signatures: string[] = [(await findEscrow(world.fresh.db, leaseId))!.open_signature];
+  // Period 3 has nothing to pay (the provider's proofs failed, say): the top-up still goes, with an empty settlement.
+  const owed = [40_001n, 40_002n, null, 40_004n];
+  for (const [index, amount] of owed.entries()) {
+    const period = index + 1;
+    const fundSeconds = fundingTarget(period * PERIOD, SPAN, null);
+    const record = await settle(period, amount);
+    const topUp = depositForSeconds(RATE, PERIOD);
+    deposited += topUp;
+    gross += amount ?? 0n;
+    expect(record.funding).toEqual({ fundedSeconds: fundSeconds, toppedUp: topUp.toString(), spendableAfter: (TOKENS - deposited).toString(),
+      short: false });
+    // One transaction per period: the settlement's own signature carries the payouts and the top-up.
+    const landed = await landedTransaction(world, record.signature);
+    expect(landed.instructions).toEqual(['settle', 'topUp']);
+    expect(landed.events).toEqual(['leaseSettled', 'leaseToppedUp']);
+    signatures.push(record.signature);
+    expect(await leaseOnChain(world, leaseId)).toMatchObject({ lastPeriod: BigInt(period), durationSeconds: BigInt(fundSeconds), deposited });
+    expect((await findSettlement(world.fresh.db, leaseId, period))?.settlement).toMatchObject({ status: 'confirmed', signature: record.signature,
+      top_up: topUp.toString(), top_up_seconds: String(PERIOD), gross: (amount ?? 0n).toString() });
+    expect(await findEscrow(world.fresh.db, leaseId)).toMatchObject({ deposited: deposited.toString(), duration_seconds: String(fundSeconds) });
+    // A retry is the same settlement: nothing paid or drawn twice.
+    expect(await settle(period, amount)).toEqual(record);
+    expect((await leaseOnChain(world, leaseId)).deposited).toBe(deposited);
+  }
+  // Every transaction that ever touched the Lease account: the open, then exactly one per period (retries sent nothing).
+  const touched = await world.connection.getSignaturesForAddress(world.client.leaseAddress(leaseId));
+  expect(touched.map((t) => t.signature).reverse()).toEqual(signatures);
+  // The customer paid exactly what the escrow holds, through the allowance and nothing else.
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposited);
+  expect((await allowanceOf(world, wallet)).allowance).toBe(TOKENS - deposited);
+
+  const close = await world.activities.closeEscrow({ leaseId, period: 5, payouts: [{ providerId: (await providers(world, 1))[0]!, amount: '1000',
+    seconds: 1 }], receiptsDigest: digestOf(5) });
+  gross += 1_000n;
+  expect(BigInt(close.refunded)).toBe(deposited - gross);
+  const lease = await expectBooksBalance(leaseId, 5);
+  expect(lease).toMatchObject({ status: 'closed', deposited, refunded: deposited - gross });
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposited + lease.refunded);
+  expect(await paid()).toBe([40_001n, 40_002n, 40_004n].reduce((total, g) => total + feeSplit(g, world.boot.feeBps, world.boot.burnBps).toProvider, 0n));
 });
 
-test('extend tops up: the deposit and the end move once per top-up, and the close refunds the top-up too', async () => {
-  const { leaseId, deposit, tokenAccount } = await openLease(1, 600);
-  const extra = depositFor(MAX_PRICE, 1, 300);
-  const topUp = { leaseId, topUpId: 'extend-1', amount: extra.toString(), extendSeconds: 300 };
-  const result = await world.activities.topUpEscrow(topUp);
-  expect(result).toMatchObject({ deposited: (deposit + extra).toString(), durationSeconds: 900 });
-  expect(await world.activities.topUpEscrow(topUp)).toEqual(result);
-  expect(await leaseOnChain(world, leaseId)).toMatchObject({ deposited: deposit + extra, durationSeconds: 900n });
-  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n - deposit - extra);
+test('a revoked allowance mid-lease: the next settlement still pays the provider, draws nothing, and says the funding fell short', async () => {
+  const { wallet, tokenAccount, leaseId, deposit, settle, paid } = await openRolling();
+  const first = await settle(1, 30_000n);
+  expect(first.funding).toMatchObject({ fundedSeconds: SPAN + PERIOD, short: false });
+  const deposited = deposit + depositForSeconds(RATE, PERIOD);
 
-  const [provider] = (await providers(world, 1)) as [string];
-  await chainSeconds(1);
-  await world.activities.settlePeriod({ leaseId, period: 1, payouts: [{ providerId: provider, amount: '12345', seconds: 10 }],
-    receiptsDigest: digestOf(1) });
+  // The customer revokes with its own key: the engine can draw nothing more, at once.
+  await revokeAllowance(world.connection, wallet, world.mint);
+  expect(await allowanceOf(world, wallet)).toMatchObject({ approved: false, allowance: 0n, spendable: 0n });
+  const balance = await tokenBalance(world, tokenAccount);
+  const paidBefore = await paid();
+  const second = await settle(2, 30_000n);
+  expect(second.funding).toEqual({ fundedSeconds: SPAN + PERIOD, toppedUp: '0', spendableAfter: '0', short: true });
+  expect(await paid()).toBe(paidBefore + feeSplit(30_000n, world.boot.feeBps, world.boot.burnBps).toProvider);
+  const landed = await landedTransaction(world, second.signature);
+  expect(landed.instructions).toEqual(['settle']);
+  expect(landed.events).toEqual(['leaseSettled']);
+  expect(await tokenBalance(world, tokenAccount)).toBe(balance);
+  expect(await leaseOnChain(world, leaseId)).toMatchObject({ lastPeriod: 2n, deposited, durationSeconds: BigInt(SPAN + PERIOD) });
+  expect((await findSettlement(world.fresh.db, leaseId, 2))?.settlement).toMatchObject({ top_up: '0', top_up_seconds: '0' });
+
+  // Nothing to pay and nothing the allowance can buy: no transaction at all.
+  const idle = await settle(3, null);
+  expect(idle).toMatchObject({ signature: '', gross: '0', payouts: [], funding: { fundedSeconds: SPAN + PERIOD, toppedUp: '0', short: true } });
+  expect(await findSettlement(world.fresh.db, leaseId, 3)).toBeUndefined();
+  expect((await leaseOnChain(world, leaseId)).lastPeriod).toBe(2n);
+
+  const close = await world.activities.closeEscrow({ leaseId, period: 3, payouts: [], receiptsDigest: digestOf(3) });
+  expect(BigInt(close.refunded)).toBe(deposited - 60_000n);
+  await expectBooksBalance(leaseId, 3);
+  expect(await tokenBalance(world, tokenAccount)).toBe(balance + BigInt(close.refunded));
+});
+
+test.each<[string, { tokens?: bigint; allowance: bigint }]>([
+  ['an allowance', { allowance: RATE * BigInt(SPAN) + RATE + (RATE - 1n) }],
+  ['a balance', { tokens: RATE * BigInt(SPAN) + RATE + (RATE - 1n), allowance: TOKENS }],
+])('%s smaller than a full top-up buys only the whole seconds it pays for', async (_limit, funds) => {
+  const { wallet, tokenAccount, leaseId, deposit, settle } = await openRolling(funds);
+  // After the open, 1.99 s at the rate are left to draw: one whole second of the two the target wants.
+  const record = await settle(1, 20_000n);
+  expect(record.funding).toEqual({ fundedSeconds: SPAN + 1, toppedUp: RATE.toString(), spendableAfter: (RATE - 1n).toString(), short: true });
+  expect((await landedTransaction(world, record.signature)).instructions).toEqual(['settle', 'topUp']);
+  expect(await leaseOnChain(world, leaseId)).toMatchObject({ durationSeconds: BigInt(SPAN + 1), deposited: deposit + RATE });
+  expect((await allowanceOf(world, wallet)).spendable).toBe(RATE - 1n);
+  expect((await findSettlement(world.fresh.db, leaseId, 1))?.settlement).toMatchObject({ top_up: RATE.toString(), top_up_seconds: '1' });
+  expect(await findEscrow(world.fresh.db, leaseId)).toMatchObject({ deposited: (deposit + RATE).toString(), duration_seconds: String(SPAN + 1) });
+
   const close = await world.activities.closeEscrow({ leaseId, period: 2, payouts: [], receiptsDigest: digestOf(2) });
-  expect(close.refunded).toBe((deposit + extra - 12_345n).toString());
-  const lease = await leaseOnChain(world, leaseId);
-  expect(chainBooksBalance(lease)).toBe(0n);
-  const books = (await escrowBooks(world.fresh.db, leaseId))!;
-  expect(BigInt(books.paidToProviders) + BigInt(books.fees) + BigInt(books.burned) + BigInt(books.refunded)).toBe(BigInt(books.deposited));
-  expect(books.deposited).toBe((deposit + extra).toString());
+  expect(BigInt(close.refunded)).toBe(deposit + RATE - 20_000n);
+  await expectBooksBalance(leaseId, 2);
+  expect(await tokenBalance(world, tokenAccount)).toBe((funds.tokens ?? TOKENS) - deposit - RATE + BigInt(close.refunded));
 });
 
-test('customerCanCover names the shortfall before anything is reserved', async () => {
-  const { customerId } = await fundedCustomer(world, 5_000_000n);
-  expect(await customerCanCover(world.connection, world.wallets, customerId, 4_000_000n))
-    .toMatchObject({ ok: true, balance: '5000000', shortfall: '0' });
-  expect(await customerCanCover(world.connection, world.wallets, customerId, 7_000_001n))
-    .toMatchObject({ ok: false, balance: '5000000', shortfall: '2000001' });
-  expect(await customerCanCover(world.connection, world.wallets, 'no-wallet', 1n))
-    .toEqual({ ok: false, balance: '0', shortfall: '1', wallet: null });
+test('an open the allowance cannot fund is refused for good, naming why, and moves nothing', async () => {
+  const attempt = async (customer: Awaited<ReturnType<typeof fundedCustomer>>) => {
+    const leaseId = await leaseRow(world, customer.customerId, 1, MAX_PRICE, 600);
+    const deposit = depositForSeconds(RATE, 600);
+    await expect(world.activities.openEscrow({ leaseId, customerId: customer.customerId, deposit: deposit.toString(),
+      maxRatePerSecond: RATE.toString(), durationSeconds: 600, windowSeconds: 600 })).rejects.toMatchObject({ nonRetryable: true });
+    expect(await world.client.fetchLease(world.client.leaseAddress(leaseId))).toBeNull();
+    expect(await tokenBalance(world, customer.tokenAccount)).toBe(TOKENS);
+    return world.activities.openEscrow({ leaseId, customerId: customer.customerId, deposit: deposit.toString(), maxRatePerSecond: RATE.toString(),
+      durationSeconds: 600, windowSeconds: 600 }).catch((error: { type?: string }) => error.type);
+  };
+  // Approved, but less than the deposit.
+  expect(await attempt(await fundedCustomer(world, TOKENS, 1_000n))).toBe('InsufficientFunds');
+  // Never approved.
+  expect(await attempt(await fundedCustomer(world, TOKENS, null))).toBe('OwnerMismatch');
+  // Approved for another customer's delegate: only the program's PDA of this very wallet can draw on it.
+  const other = await fundedCustomer(world, TOKENS, null);
+  const misdirected = await fundedCustomer(world, TOKENS, null);
+  await approveDelegate(misdirected.wallet, allowanceAddress(other.wallet.publicKey), TOKENS);
+  expect((await allowanceOf(world, misdirected.wallet)).approved).toBe(false);
+  expect(await attempt(misdirected)).toBe('OwnerMismatch');
+  // No registered wallet at all: the engine has nowhere to draw from.
+  const { customerId } = await fundedCustomer(world, TOKENS);
+  await world.fresh.db.updateTable('customers').set({ wallet_address: null }).where('id', '=', customerId).execute();
+  const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, 600);
+  await expect(world.activities.openEscrow({ leaseId, customerId, deposit: '1', maxRatePerSecond: '1', durationSeconds: 1, windowSeconds: 1 }))
+    .rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true, message: expect.stringMatching(/has no registered wallet/) });
 });
 
 test('a fee raised mid-lease: the engine splits the next settlement at the lease\'s own shares, as the chain does', async () => {
@@ -204,53 +333,92 @@ test('a fee raised mid-lease: the engine splits the next settlement at the lease
     expect(settled.payouts[0]).toMatchObject({ gross: gross.toString(), net: atOpen.toProvider.toString(), fee: atOpen.toTreasury.toString(),
       burn: atOpen.toBurn.toString() });
     const close = await activities.closeEscrow({ leaseId, period: 2, payouts: [], receiptsDigest: digestOf(2) });
-    const lease = await leaseOnChain(world, leaseId);
+    const lease = await expectBooksBalance(leaseId, 2);
     expect(lease).toMatchObject({ feeBps: world.boot.feeBps, burnBps: world.boot.burnBps, paidToProviders: atOpen.toProvider, fees: atOpen.toTreasury,
       burned: atOpen.toBurn, refunded: deposit - gross });
     expect(close.refunded).toBe((deposit - gross).toString());
     expect(await tokenBalance(world, (await payoutAccountOf(world, provider))!)).toBe(atOpen.toProvider);
-    expect(await escrowBooks(world.fresh.db, leaseId)).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(),
-      fees: lease.fees.toString(), burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod: 2 });
   } finally {
     await setFee(world.boot.feeBps, world.boot.burnBps);
   }
 });
 
 test('an escrow opened on other terms than the engine asked is a final failure naming the field; the refund gives it all back', async () => {
-  const { customerId, wallet, tokenAccount } = await fundedCustomer(world, 2_000_000_000n);
+  const { customerId, wallet, tokenAccount } = await fundedCustomer(world, TOKENS);
   const leaseId = await leaseRow(world, customerId, 1, MAX_PRICE, 600);
-  const deposit = depositFor(MAX_PRICE, 1, 600);
-  const rate = maxRatePerSecond(MAX_PRICE, 1);
-  const input = { leaseId, customerId, deposit: deposit.toString(), maxRatePerSecond: rate.toString(), durationSeconds: 600 };
+  const deposit = depositForSeconds(RATE, 600);
+  const input = { leaseId, customerId, deposit: deposit.toString(), maxRatePerSecond: RATE.toString(), durationSeconds: 600, windowSeconds: 600 };
   // Opened first at a rate of 1 by whoever else holds the authority's key (a second engine, a bug): the program
-  // no longer lets the customer do it alone.
+  // lets no customer do it, and the deposit it drew is bounded by its own terms (1 a second for 600 s).
   const ix = await world.client.openLease({ customer: wallet.publicKey, settlementAuthority: world.deps.settlementAuthority.publicKey, leaseId,
-    mint: new PublicKey(world.boot.mint), customerToken: tokenAccount, maxRatePerSecond: 1n, durationSeconds: 600n, deposit });
-  const tx = await signTransaction(world.connection, world.deps.settlementAuthority, [ix], [wallet]);
+    mint: world.mint, customerToken: tokenAccount, maxRatePerSecond: 1n, durationSeconds: 600n, deposit: 600n, windowSeconds: 600n });
+  const tx = await signTransaction(world.connection, world.deps.settlementAuthority, [ix]);
   expect((await deliver(world.connection, tx)).outcome).toBe('confirmed');
 
   const refused = { type: 'EscrowTermsMismatchError', nonRetryable: true,
-    message: `the Lease account of lease ${leaseId} has max_rate_per_second 1, not the ${rate} the engine asked for` };
+    message: `the Lease account of lease ${leaseId} has max_rate_per_second 1, not the ${RATE} the engine asked for` };
   await expect(world.activities.openEscrow(input)).rejects.toMatchObject(refused);
   // A retry never reports it open either.
   await expect(world.activities.openEscrow(input)).rejects.toMatchObject(refused);
 
   // What the workflow does next: refund the failed start.
   const refund = await world.activities.refundUnstartedEscrow({ leaseId });
-  expect(refund).toMatchObject({ kind: 'close', gross: '0', refunded: deposit.toString() });
-  expect(await tokenBalance(world, tokenAccount)).toBe(2_000_000_000n);
-  const lease = await leaseOnChain(world, leaseId);
-  expect(lease).toMatchObject({ status: 'closed', refunded: deposit });
-  expect(chainBooksBalance(lease)).toBe(0n);
+  expect(refund).toMatchObject({ kind: 'close', gross: '0', refunded: '600' });
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS);
+  expect(await leaseOnChain(world, leaseId)).toMatchObject({ status: 'closed', refunded: 600n });
+  await expectBooksBalance(leaseId, 1);
 });
 
 test('termsMismatch names the first of the Lease account\'s terms that differs', () => {
   const asked: OpenTerms = { customer: new PublicKey(7).toBase58(), mint: new PublicKey(8).toBase58(), max_rate_per_second: 27_778n,
-    duration_seconds: 600n, deposited: 16_666_667n };
+    duration_seconds: 600n, deposited: 16_666_667n, window_seconds: 900n };
   const lease = { customer: new PublicKey(7), mint: new PublicKey(8), maxRatePerSecond: 27_778n, durationSeconds: 600n,
-    deposited: 16_666_667n } as EscrowLease;
+    deposited: 16_666_667n, windowSeconds: 900n } as EscrowLease;
   expect(termsMismatch(lease, asked)).toBeNull();
   const changes: [keyof OpenTerms, Partial<EscrowLease>][] = [['customer', { customer: new PublicKey(9) }], ['mint', { mint: new PublicKey(9) }],
-    ['max_rate_per_second', { maxRatePerSecond: 1n }], ['duration_seconds', { durationSeconds: 601n }], ['deposited', { deposited: 1n }]];
+    ['max_rate_per_second', { maxRatePerSecond: 1n }], ['duration_seconds', { durationSeconds: 601n }], ['deposited', { deposited: 1n }],
+    ['window_seconds', { windowSeconds: 86_400n }]];
   for (const [field, change] of changes) expect(termsMismatch({ ...lease, ...change }, asked)?.field).toBe(field);
 });
+
+// Last: it moves the chain's clock hours ahead for good.
+test('a reclaim after the end plus grace: the engine pays nothing more, fails EscrowReclaimedError, and records the chain\'s figures', async () => {
+  const { wallet, tokenAccount, leaseId, deposit, settle, paid, provider } = await openRolling();
+  await settle(1, 30_000n);
+  // Period 2 is signed and recorded, and never lands before the customer reclaims.
+  await untilChainTime(world, (await leaseOnChain(world, leaseId)).startTime + BigInt(2 * PERIOD));
+  const request = { leaseId, period: 2, payouts: [{ providerId: provider, amount: '30000', seconds: PERIOD }], receiptsDigest: digestOf(2),
+    fundSeconds: fundingTarget(2 * PERIOD, SPAN, null) };
+  expect(await world.steps.prepareSettlement(request)).not.toBeNull();
+
+  const before = await leaseOnChain(world, leaseId);
+  world.advanceChainClock(Number(before.durationSeconds + before.reclaimGraceSeconds) + 5);
+  const ix = await world.client.reclaim({ customer: wallet.publicKey, lease: world.client.leaseAddress(leaseId), customerToken: tokenAccount });
+  expect((await deliver(world.connection, await signTransaction(world.connection, wallet, [ix]))).outcome).toBe('confirmed');
+  const reclaimed = await leaseOnChain(world, leaseId);
+  const deposited = deposit + depositForSeconds(RATE, PERIOD);
+  expect(reclaimed).toMatchObject({ status: 'reclaimed', deposited, refunded: deposited - 30_000n, lastPeriod: 1n });
+  expect(chainBooksBalance(reclaimed)).toBe(0n);
+
+  const paidBefore = await paid();
+  const isReclaimed = { type: 'EscrowReclaimedError', nonRetryable: true, message: expect.stringContaining(`${reclaimed.refunded} base units refunded`) };
+  await expect(world.activities.settlePeriod(request)).rejects.toMatchObject(isReclaimed);
+  await expect(world.activities.settlePeriod({ ...request, period: 3 })).rejects.toMatchObject(isReclaimed);
+  await expect(world.activities.closeEscrow({ ...request, period: 3 })).rejects.toMatchObject(isReclaimed);
+  expect(await world.activities.refundUnstartedEscrow({ leaseId })).toBeNull();
+  expect(await paid()).toBe(paidBefore);
+
+  expect(await findEscrow(world.fresh.db, leaseId)).toMatchObject({ status: 'reclaimed', deposited: deposited.toString(),
+    refunded: reclaimed.refunded.toString() });
+  // The period signed before the reclaim never landed and stays out of the books.
+  expect((await findSettlement(world.fresh.db, leaseId, 2))?.settlement.status).toBe('pending');
+  await expectBooksBalance(leaseId, 1);
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - deposited + reclaimed.refunded);
+});
+
+/** Approves `delegate` (any address) for `amount` on the wallet's token account: what a careless or hostile client could do. */
+async function approveDelegate(wallet: Keypair, delegate: PublicKey, amount: bigint): Promise<void> {
+  const account = getAssociatedTokenAddressSync(world.mint, wallet.publicKey);
+  const tx = await signTransaction(world.connection, wallet, [createApproveInstruction(account, delegate, wallet.publicKey, amount)]);
+  expect((await deliver(world.connection, tx)).outcome).toBe('confirmed');
+}

@@ -60,9 +60,11 @@ test('extend moves the end by exactly the seconds asked; cancel stops the contai
   expect(await containersOf(body.id)).toHaveLength(0);
   expect(await freeGpus('RTX4090')).toBe(1);
   expect((await engine.request('POST', `/v1/leases/${body.id}/extend`, { seconds: 60 })).status).toBe(409);
-  // Deposit: 5.00 cap × 60 s, then the 120 s extension topped up at the same cap; the rest refunded.
+  // Deposit: the max rate, ceil(5.00 / 3600 s) = 1,389 base units a second, for every second the rolling deposit
+  // bought (never past the extended end); the rest refunded.
   const { chain } = await expectMoneyBalanced(engine, body.id);
-  expect(chain.deposited).toBe(83_334n + 166_667n);
+  expect(chain.deposited).toBe(1_389n * chain.durationSeconds);
+  expect(chain.durationSeconds).toBeLessThanOrEqual(180n);
   expect(chain.refunded).toBeGreaterThan(0n);
   await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-extended-then-cancelled');
 }, 90_000);

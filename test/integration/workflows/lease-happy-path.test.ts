@@ -76,8 +76,11 @@ test('a 2-GPU lease runs its containers, proves its seconds and completes at its
   // Each assignment pays floor(2.60 × its seconds / 3600) in base units of the 6-decimal token.
   const due = done.assignments.reduce((n: bigint, a: { verifiedSeconds: number }) => n + (2_600_000n * BigInt(a.verifiedSeconds)) / 3600n, 0n);
   expect(paid.gross).toBe(due);
-  // Deposit: the cap (3.00) × 2 GPUs × 60 s, rounded up; one settlement per period, then the close.
-  expect(chain.deposited).toBe(100_000n);
+  // Deposit: the max rate, ceil(3.00 × 2 GPUs / 3600 s) = 1,667 base units a second, for the whole 60 s: the opening
+  // 15 s (this 5 s period and the next two) and then a 5 s top-up in each period's settlement, never past the end.
+  expect(chain.durationSeconds).toBe(60n);
+  expect(chain.deposited).toBe(1_667n * 60n);
+  expect(settlements.filter((s) => BigInt(s.settlement.top_up) > 0n).length).toBe(9);
   expect(settlements.length).toBeGreaterThanOrEqual(12);
   const offers = (await engine.request('GET', '/v1/offers?gpuModel=H100')).body as { tier: number; available: number }[];
   expect(offers.find((o) => o.tier === 2)?.available).toBe(2);

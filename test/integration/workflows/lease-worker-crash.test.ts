@@ -76,7 +76,10 @@ test('a control worker killed after a settlement landed but before it was record
   // A new worker, without the crash point. The dead attempt is retried once its start-to-close timeout (3 min,
   // workflows/escrow.ts) expires: nothing tells Temporal sooner that the worker running it is gone.
   await engine.restartControlWorker();
-  await waitFor(async () => (await listSettlements(db, leaseId)).length >= 4, 300_000, 'periods 2 to 4 settled after the restart');
+  await waitFor(async () => (await listSettlements(db, leaseId)).length >= 4, 300_000, 'periods 2 to 4 settled after the restart')
+    .catch(async (error: Error) => {
+      throw new Error(`${error.message}; ${await whereIs(leaseId)}`);
+    });
   const recorded = (await ledgerRows(leaseId)).find((s) => Number(s.period) === 2)!;
   // Recorded as what was sent: the same signature, no second transaction for period 2.
   expect(recorded).toMatchObject({ status: 'confirmed', signature: pending.signature, gross: pending.gross });

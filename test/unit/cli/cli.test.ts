@@ -63,7 +63,7 @@ test('lease create sends the request with its command after --', async () => {
 test.each([
   [404, 3, /no lease/],
   [409, 4, /finished/],
-  [402, 4, /fund the wallet/],
+  [402, 4, /raise your allowance/],
   [400, 2, /seconds/],
   [503, 1, /retry in a moment/],
 ])('an API answer %i exits %i with the problem’s words', async (status, exitCode, words) => {

@@ -22,8 +22,8 @@ test('lease cost sums the books and the payouts per provider, exactly', () => {
     burned: '0.01', refunded: '0.67', lastPeriod: 2 } } as unknown as LeaseDetailView;
   const payout = (providerId: string, seconds: number, gross: string, net: string) => ({ providerId, tokenAccount: 't', seconds, gross, net, fee: '0.01', burn: '0.000001' });
   const cost = leaseCost(lease, [
-    { period: 1, kind: 'settle', signature: 's', receiptsDigest: 'd', gross: '0', fee: '0', burned: '0', refunded: '0', payouts: [payout('p2', 5, '0.1', '0.09'), payout('p1', 5, '0.1', '0.09')] },
-    { period: 2, kind: 'close', signature: 's', receiptsDigest: 'd', gross: '0', fee: '0', burned: '0', refunded: '0.67', payouts: [payout('p1', 3, '0.100001', '0.09')] },
+    { period: 1, kind: 'settle', signature: 's', receiptsDigest: 'd', gross: '0', topUp: '0', fee: '0', burned: '0', refunded: '0', payouts: [payout('p2', 5, '0.1', '0.09'), payout('p1', 5, '0.1', '0.09')] },
+    { period: 2, kind: 'close', signature: 's', receiptsDigest: 'd', gross: '0', topUp: '0', fee: '0', burned: '0', refunded: '0.67', payouts: [payout('p1', 3, '0.100001', '0.09')] },
   ]);
   expect(cost).toMatchObject({ deposited: '1', paidToProviders: '0.3', refunded: '0.67', held: '0', settlements: 2 });
   expect(cost.providers).toEqual([

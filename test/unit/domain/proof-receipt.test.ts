@@ -77,13 +77,6 @@ describe('solveChallenge', () => {
     expect(solveChallenge('seed-x', 8)).not.toBe(answer);
     expect(solveChallenge('seed-y', 7)).not.toBe(answer);
   });
-
-  it('costs a few milliseconds at most', () => {
-    const started = performance.now();
-    for (let seq = 0; seq < 20; seq++) solveChallenge('timing', seq);
-    // Generous bound on a shared CI core; the design target is < 5 ms each.
-    expect((performance.now() - started) / 20).toBeLessThan(25);
-  });
 });
 
 describe('payableSecondsOf', () => {
