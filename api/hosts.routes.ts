@@ -21,6 +21,7 @@ import { parseOrThrow, problems } from './errors';
 import type { ReportPolicy } from './host-reports';
 import { acceptReport } from './host-reports';
 import { HostRateLimit } from './host-rate-limit';
+import { checkReportLogs, storeReportLogs } from './report-logs';
 import type { ApiMetrics } from './metrics';
 import { DesiredStateQuery, HostId, HostReportRequest, RegisterHostRequest } from './schemas/hosts.schemas';
 import { toHostView } from './views';
@@ -28,7 +29,7 @@ import { toHostView } from './views';
 /** Reports carry up to MAX_REPORT_RECEIPTS receipts of about 1 kB each. */
 export const MAX_REPORT_BYTES = 512 * 1024;
 
-interface HostsRouterDeps extends Pick<AppDeps, 'db'> {
+interface HostsRouterDeps extends Pick<AppDeps, 'db' | 'logPolicy'> {
   now: () => number;
   watch: DesiredStateWatch;
   reportPolicy?: ReportPolicy;
@@ -37,7 +38,7 @@ interface HostsRouterDeps extends Pick<AppDeps, 'db'> {
   metrics?: Pick<ApiMetrics, 'recordReport'>;
 }
 
-export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics }: HostsRouterDeps): Router {
+export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics, logPolicy }: HostsRouterDeps): Router {
   const router = Router();
 
   /** The host the path names, when the request is signed by its key; 404 and 401 otherwise. */
@@ -89,9 +90,12 @@ export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new Host
     const host = await signedHost(req);
     if (!rateLimit.take(host.id)) throw problems.tooManyRequests(`host ${host.id} reports too often: at most one per proof interval`, 1);
     const report = parseOrThrow(HostReportRequest, req.body);
+    // Checked before anything is written: logs for what is not this host's refuse the whole report.
+    const logOwners = await checkReportLogs(db, host.id, report.logs ?? []);
     const answer = await acceptReport(db, host.id, report, reportPolicy, logger);
     metrics?.recordReport(answer);
-    res.json(answer);
+    const logs = report.logs ? await storeReportLogs(db, logOwners, report.logs, logPolicy, logger) : undefined;
+    res.json(logs ? { ...answer, logs } : answer);
   });
 
   return router;

@@ -4,6 +4,7 @@
  * once the lease's terminal status was sent. Otherwise a JSON array (up to PAGE events; page on with
  * `?after=<last id>`).
  */
+import { openEventStream } from './event-stream';
 import type { Request, Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -47,16 +48,13 @@ const frame = (event: LeaseEventView): string => `id: ${event.id}\nevent: ${even
 
 async function stream(res: Response, leaseId: string, from: EventCursor, deps: LeaseEventsDeps): Promise<void> {
   const { db, watch, logger, heartbeatMs = 15_000 } = deps;
-  res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-  res.flushHeaders();
-  const gone = new AbortController();
-  res.on('close', () => gone.abort());
+  const gone = openEventStream(res);
   let cursor = from;
   try {
     for (;;) {
       // The status before the events: when it is terminal, its event is in what is read next.
       const status = (await leaseEventHeads(db, [leaseId])).get(leaseId)?.status;
-      for (let more = true; more && !gone.signal.aborted;) {
+      for (let more = true; more && !gone.aborted;) {
         const page = await readLeaseEvents(db, leaseId, cursor);
         for (const event of page.events) res.write(frame(event));
         cursor = page.cursor;
@@ -66,7 +64,7 @@ async function stream(res: Response, leaseId: string, from: EventCursor, deps: L
         res.write(`event: end\ndata: ${JSON.stringify({ status: status ?? null })}\n\n`);
         break;
       }
-      const outcome = await watch.waitForChange(leaseId, cursor, heartbeatMs, gone.signal);
+      const outcome = await watch.waitForChange(leaseId, cursor, heartbeatMs, gone);
       if (outcome === 'closed') break;
       if (outcome === 'idle') res.write(': keep-alive\n\n');
     }

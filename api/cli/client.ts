@@ -13,6 +13,14 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
+export interface FollowOptions {
+  /** Resume after this event id. */
+  after?: string;
+  /** Reconnections in a row before giving up. */
+  retries?: number;
+  retryMs?: number;
+}
+
 export class ApiClient {
   private readonly fetchImpl: typeof fetch;
 
@@ -58,13 +66,24 @@ export class ApiClient {
    * The lease's events, stored ones first, until the stream's `end`. A dropped connection is resumed from
    * the last id received, up to `retries` times in a row.
    */
-  async *events(leaseId: string, opts: { after?: string; retries?: number; retryMs?: number } = {}): AsyncGenerator<ServerSentEvent> {
+  events(leaseId: string, opts: FollowOptions = {}): AsyncGenerator<ServerSentEvent> {
+    return this.follow(`/v1/leases/${encodeURIComponent(leaseId)}/events`, `lease-engine lease watch ${leaseId}`, opts);
+  }
+
+  /** The lease's container log lines as `log` events, from `opts.after` (a seq), until the stream's `end`. */
+  logs(leaseId: string, query: { rank?: number }, opts: FollowOptions = {}): AsyncGenerator<ServerSentEvent> {
+    const params = new URLSearchParams({ follow: 'true', ...(query.rank !== undefined ? { rank: String(query.rank) } : {}) });
+    return this.follow(`/v1/leases/${encodeURIComponent(leaseId)}/logs?${params}`, `lease-engine lease logs -f ${leaseId}`, opts);
+  }
+
+  /** A server-sent event stream, resumed with Last-Event-ID after a dropped connection. */
+  private async *follow(path: string, rerun: string, opts: FollowOptions): AsyncGenerator<ServerSentEvent> {
     let lastId = opts.after;
     let failures = 0;
     for (;;) {
       let res: Response;
       try {
-        res = await this.send('GET', `/v1/leases/${encodeURIComponent(leaseId)}/events`, {
+        res = await this.send('GET', path, {
           headers: this.headers({ accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }),
         });
       } catch (err) {
@@ -97,7 +116,7 @@ export class ApiClient {
         // The connection dropped mid-stream: resume below.
       }
       if (++failures > (opts.retries ?? 5)) {
-        throw new CliError(`the event stream of lease ${leaseId} keeps closing; run \`lease-engine lease watch ${leaseId}\` again`, EXIT.other);
+        throw new CliError(`the stream ${path} keeps closing; run \`${rerun}\` again`, EXIT.other);
       }
       await new Promise((resolve) => setTimeout(resolve, opts.retryMs ?? 1000));
     }

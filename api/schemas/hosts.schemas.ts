@@ -1,4 +1,5 @@
 /** Host registration, desired state and reports (signed by the host key), and the host listing. */
+import { MAX_LOG_LINE_BYTES, MAX_REPORT_LOG_LINES, utf8Bytes } from '../../domain/container-logs';
 import { z } from '../zod';
 import { Timestamp, TokenAmount } from './common.schemas';
 
@@ -87,6 +88,29 @@ export const ProofReceiptSchema = z
 /** A report's receipts at most: about a minute of one busy host's chains; an agent sends the rest next time. */
 export const MAX_REPORT_RECEIPTS = 256;
 
+const LOG_LINE_TOO_LONG = `must be at most ${MAX_LOG_LINE_BYTES} UTF-8 bytes: cut longer lines`;
+
+/** One assignment's new container output, oldest first (docs/host-protocol.md, "Container logs"). */
+const ContainerLogBatch = z.strictObject({
+  assignmentId: Id('assignmentId'),
+  epoch: Count,
+  lines: z
+    .array(
+      z.strictObject({
+        stream: z.enum(['stdout', 'stderr']),
+        at: UnixMs.openapi({ description: 'When the container wrote the line (host clock, unix ms)' }),
+        // A UTF-16 length bounds the UTF-8 one from below: the cheap check first, then the exact one.
+        text: z
+          .string()
+          .max(MAX_LOG_LINE_BYTES, LOG_LINE_TOO_LONG)
+          .refine((text) => utf8Bytes(text) <= MAX_LOG_LINE_BYTES, LOG_LINE_TOO_LONG)
+          .refine((text) => !text.includes('\u0000'), 'must not contain NUL (U+0000): no store keeps it'),
+      }),
+    )
+    .max(MAX_REPORT_LOG_LINES, `at most ${MAX_REPORT_LOG_LINES} lines per report`),
+  dropped: Count.optional().openapi({ description: 'Lines the host dropped before these (its buffer was full)' }),
+});
+
 export const HostReportRequest = z
   .strictObject({
     containers: z
@@ -101,8 +125,19 @@ export const HostReportRequest = z
       )
       .max(1024),
     receipts: z.array(ProofReceiptSchema).max(MAX_REPORT_RECEIPTS),
+    logs: z.array(ContainerLogBatch).max(1024).optional().openapi({ description: 'Containers’ stdout and stderr since the last report' }),
   })
   .superRefine((report, ctx) => {
+    const logs = report.logs ?? [];
+    const lineCount = logs.reduce((sum, batch) => sum + batch.lines.length, 0);
+    if (lineCount > MAX_REPORT_LOG_LINES) {
+      ctx.addIssue({ code: 'custom', path: ['logs'], message: `${lineCount} lines: at most ${MAX_REPORT_LOG_LINES} per report, over all assignments` });
+    }
+    const batches = new Set<string>();
+    logs.forEach((batch, index) => {
+      if (batches.has(batch.assignmentId)) ctx.addIssue({ code: 'custom', path: ['logs', index, 'assignmentId'], message: `duplicate batch for ${batch.assignmentId}` });
+      batches.add(batch.assignmentId);
+    });
     const seen = new Set<string>();
     report.receipts.forEach((receipt, index) => {
       const key = `${receipt.body.assignmentId}/${receipt.body.seq}`;
@@ -120,6 +155,13 @@ export const HostReportResponse = z
     tips: z
       .array(z.object({ assignmentId: z.string(), seq: z.int(), hash: z.string() }))
       .openapi({ description: 'Where each chain continues: the last accepted receipt' }),
+    logs: z
+      .object({
+        stored: z.int(),
+        dropped: z.int().openapi({ description: 'Lines over the assignment’s rate bound: not stored, marked in the log' }),
+        ignored: z.array(z.object({ assignmentId: z.string(), reason: z.string() })).openapi({ description: 'Batches of assignments that ended' }),
+      })
+      .optional(),
   })
   .openapi('HostReportResponse');
 

@@ -6,10 +6,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { DesiredAssignment, DesiredState, HostApiClient, HostReport } from './api-client';
+import type { DesiredAssignment, DesiredState, HostApiClient, HostReport, ReportAnswer } from './api-client';
 import { HostApiError } from './api-client';
 import type { DockerRuntime } from './docker-runtime';
 import type { HostGpu } from './host-gpu';
+import type { LogBatch, LogShipper } from './log-shipper';
 import { describe } from './host-link';
 import type { LeaseContainer } from './reconcile';
 import { assignmentKey, planReconcile } from './reconcile';
@@ -27,6 +28,8 @@ export interface AgentLoopDeps {
   register: (signal: AbortSignal) => Promise<void>;
   /** Long-poll wait; the API answers within 100 ms of a change anyway. */
   pollWaitMs?: number;
+  /** Ships the containers' stdout and stderr with the reports; absent: no logs are sent. */
+  logs?: LogShipper;
 }
 
 /** Receipts per report at most (the API takes 256): a backlog after an outage drains over a few reports. */
@@ -109,9 +112,34 @@ export class AgentLoop {
       }
     }
     report.receipts = this.deps.chains.pending(RECEIPTS_PER_REPORT);
-    const answer = await this.deps.client.report(report, signal);
+    const logBatches = await this.pendingLogs(containers, desired);
+    if (logBatches.length > 0) report.logs = logBatches.map(({ upTo: _upTo, ...batch }) => batch);
+    let answer: ReportAnswer;
+    try {
+      answer = await this.deps.client.report(report, signal);
+    } catch (error) {
+      // Refused as malformed: sending the same lines again would lose every report after this one too.
+      if (logBatches.length > 0 && error instanceof HostApiError && [400, 413, 422].includes(error.status)) {
+        this.deps.logs?.acknowledge(logBatches);
+        this.deps.logger.warn({ err: describe(error) }, 'the API refused a report with container logs; those lines are dropped');
+      }
+      throw error;
+    }
+    this.deps.logs?.acknowledge(logBatches);
     this.deps.chains.acknowledge(answer);
     if (answer.rejected.length > 0) this.deps.logger.warn({ rejected: answer.rejected.slice(0, 5) }, 'the API rejected receipts; chains continue from its tips');
+  }
+
+  /** Reads what the desired assignments' containers wrote; a Docker hiccup costs this report its logs, not the report. */
+  private async pendingLogs(containers: LeaseContainer[], desired: DesiredState): Promise<LogBatch[]> {
+    const { logs, logger } = this.deps;
+    if (!logs) return [];
+    try {
+      await logs.collect(containers, new Set(desired.assignments.map((a) => assignmentKey(a.assignmentId, a.epoch))));
+    } catch (err) {
+      logger.warn({ err: describe(err) }, 'could not read container logs; trying again next report');
+    }
+    return logs.pending();
   }
 
   private async sign(assignment: DesiredAssignment, now: number): Promise<void> {

@@ -13,6 +13,7 @@ import { discoverNvidiaGpus, NvidiaSmiSampler } from './host-gpu';
 import type { HostLinkDeps } from './host-link';
 import { describe, registerUntilAccepted } from './host-link';
 import { loadOrCreateHostKey } from './key-file';
+import { DEFAULT_LOG_SHIPPER_OPTIONS, LogShipper } from './log-shipper';
 import type { HostAgentOptions } from './options';
 import { UsageError } from './options';
 import { ReceiptChains } from './receipt-chains';
@@ -76,6 +77,7 @@ export async function runHostAgent(options: HostAgentOptions, logger: Logger, si
     gpus,
     chains: new ReceiptChains(options.hostId, key.secretKey),
     reportIntervalMs: options.reportIntervalMs,
+    logs: new LogShipper(runtime, { ...DEFAULT_LOG_SHIPPER_OPTIONS, startedAt: Date.now() }),
     logger,
     register: async (stop) => {
       await registerUntilAccepted(link, stop);

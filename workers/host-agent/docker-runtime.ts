@@ -4,7 +4,10 @@
  * and with no network of their own unless the provider allows it, stopped gracefully.
  */
 import Docker from 'dockerode';
+import { MAX_LOG_LINE_BYTES } from '../../domain/container-logs';
 import type { ContainerState } from '../../domain/proof-receipt';
+import type { DecodedLine } from './docker-log-frames';
+import { DockerLogDecoder, dockerSince } from './docker-log-frames';
 import type { LeaseContainer } from './reconcile';
 
 export const LABELS = {
@@ -73,6 +76,8 @@ export interface ContainerStatus {
 export const containerName = (assignmentId: string, epoch: number): string => `le-${assignmentId}-e${epoch}`;
 
 const STOP_TIMEOUT_SECONDS = 5;
+/** A log read that takes longer is cut: the next tick goes on from where it stopped. */
+const LOG_READ_TIMEOUT_MS = 2_000;
 
 export class DockerRuntime {
   readonly docker: Docker;
@@ -185,6 +190,44 @@ export class DockerRuntime {
     } catch (error) {
       // 409: removal already in progress (a concurrent stop).
       if (statusCode(error) !== 404 && statusCode(error) !== 409) throw error;
+    }
+  }
+
+  /**
+   * The container's log lines from `sinceNs` (inclusive) to its log's end as it is now, stdout and stderr
+   * in the order written, stopping after about `maxBytes`: the rest is read next time from the cursor.
+   */
+  async readLogs(containerId: string, sinceNs: bigint, maxBytes: number, onLine: (line: DecodedLine) => void): Promise<void> {
+    const stop = new AbortController();
+    const timeout = setTimeout(() => stop.abort(), LOG_READ_TIMEOUT_MS);
+    try {
+      // Through the modem: dockerode's logs() buffers a whole non-following answer in memory.
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+        this.docker.modem.dial(
+          {
+            path: `/containers/${containerId}/logs?`,
+            method: 'GET',
+            isStream: true,
+            abortSignal: stop.signal,
+            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            options: { stdout: true, stderr: true, timestamps: true, follow: false, since: dockerSince(sinceNs) },
+          },
+          (err: unknown, data: unknown) => (err ? reject(err as Error) : resolve(data as NodeJS.ReadableStream)),
+        );
+      });
+      const decoder = new DockerLogDecoder(MAX_LOG_LINE_BYTES + 64);
+      let read = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (const line of decoder.push(chunk)) onLine(line);
+        read += chunk.length;
+        if (read >= maxBytes) break;
+      }
+    } catch (error) {
+      // Gone (removed while read) or cut by the timeout: what was read stands, the cursor says where it stopped.
+      if (statusCode(error) !== 404 && !stop.signal.aborted) throw error;
+    } finally {
+      clearTimeout(timeout);
+      stop.abort();
     }
   }
 
