@@ -1,5 +1,5 @@
 /**
- * Who is calling (DESIGN §8). Customers and providers present API keys (`Authorization: Bearer`),
+ * Who is calling (DESIGN §8). Customers, providers and operators present API keys (`Authorization: Bearer`),
  * found by their sha256; hosts sign each request with their ed25519 key over the exact raw body.
  */
 import type { Request, RequestHandler, Response } from 'express';
@@ -11,8 +11,9 @@ import {
   verifyRequestSignature,
 } from '../domain/signed-request';
 import { findCustomerByApiKey } from '../infra/db/repositories/customers.repo';
+import { findOperatorByApiKey } from '../infra/db/repositories/operators.repo';
 import { findProviderByApiKey } from '../infra/db/repositories/providers.repo';
-import type { Customer, Database, Provider } from '../infra/db/schema';
+import type { Customer, Database, Operator, Provider } from '../infra/db/schema';
 import { problems } from './errors';
 
 function bearerKey(req: Request): string {
@@ -39,6 +40,20 @@ export function requireProvider(db: Kysely<Database>): RequestHandler {
     res.locals.provider = provider;
     next();
   };
+}
+
+/** Operators read the whole fleet and market; a customer's or provider's key is not one (401). */
+export function requireOperator(db: Kysely<Database>): RequestHandler {
+  return async (req, res, next) => {
+    const operator = await findOperatorByApiKey(db, bearerKey(req));
+    if (!operator) throw problems.unauthorized('invalid operator key (create one with `lease-engine operators create <name>`)');
+    res.locals.operator = operator;
+    next();
+  };
+}
+
+export function currentOperator(res: Response): Operator {
+  return res.locals.operator as Operator;
 }
 
 export function currentCustomer(res: Response): Customer {

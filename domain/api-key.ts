@@ -1,12 +1,12 @@
 /**
- * API keys for customers (`cus`) and providers (`prv`). Only the sha256 of a key is stored, so a
+ * API keys for customers (`cus`), providers (`prv`) and operators (`opr`). Only the sha256 of a key is stored, so a
  * database leak reveals no usable key; 24 random bytes make guessing hopeless, so no slow hash is needed.
  */
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, randomBytes, utf8ToBytes } from '@noble/hashes/utils';
 import bs58 from 'bs58';
 
-export type ApiKeyPrefix = 'cus' | 'prv';
+export type ApiKeyPrefix = 'cus' | 'prv' | 'opr';
 
 const API_KEY_RANDOM_BYTES = 24;
 

@@ -1,5 +1,6 @@
 /**
- * Operator commands: `customers create <name>` and `providers create <name> --tier <1|2|3>`. They write
+ * Operator commands: `customers create <name>`, `providers create <name> --tier <1|2|3>` and
+ * `operators create <name>` (a key for the dashboard's operator view and /v1/operator/*). They write
  * the database directly (DATABASE_URL, or the embedded one of a running `npm start`), and print one JSON
  * object, the API key included: it is shown this once and stored only as a hash.
  */
@@ -10,6 +11,7 @@ import type { Tier } from '../../domain/tier';
 import { loadConfig } from '../../infra/config';
 import { createDb } from '../../infra/db/connection';
 import { createCustomer } from '../../infra/db/repositories/customers.repo';
+import { createOperator } from '../../infra/db/repositories/operators.repo';
 import { createProvider } from '../../infra/db/repositories/providers.repo';
 import type { Database } from '../../infra/db/schema';
 import { databaseUrlFromConfig } from '../deps';
@@ -46,4 +48,11 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
     .requiredOption('--tier <tier>', 'certified tier: 1 (best), 2 or 3', tier)
     .description('create a provider and print { id, apiKey, tier }')
     .action((name: string, options: { tier: Tier }) => withDb(io, (db) => createProvider(db, name, options.tier)));
+
+  const operators = program.command('operators').description('operator: people who read the whole fleet and market');
+  operators
+    .command('create')
+    .argument('<name>', 'operator name', parseName)
+    .description('create an operator and print { id, apiKey } (for the dashboard\'s operator view)')
+    .action((name: string) => withDb(io, (db) => createOperator(db, name)));
 }

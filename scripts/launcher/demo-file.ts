@@ -11,6 +11,8 @@ import type { DemoWallet } from './demo-wallets';
  */
 export interface DemoFile {
   apiUrl: string;
+  /** The web dashboard (served by the API at `/`). */
+  dashboardUrl: string;
   /** Null when Temporal is external (TEMPORAL_ADDRESS): its UI is wherever that cluster serves it. */
   temporalUiUrl: string | null;
   heartbeatTimeoutSeconds: number;
@@ -18,6 +20,8 @@ export interface DemoFile {
   /** Runs `sh -c "while true; do sleep 1; done"` until stopped. */
   demoImage: string;
   customers: { id: string; name: string; apiKey: string }[];
+  /** Signs in to the dashboard's operator view (and /v1/operator/*). */
+  operator: { id: string; name: string; apiKey: string } | null;
   hosts: {
     hostId: string;
     providerId: string;
@@ -29,6 +33,8 @@ export interface DemoFile {
   solana: DemoSolana | null;
   /** `chain` is the local chain node (null with an external cluster). */
   processes: { temporal: number | null; api: number | null; controlWorker: number | null; chain: number | null };
+  /** Every supervised process by name (the cluster topology runs several of a kind: api-1, control-worker-2, postgresql, temporal-history…). */
+  supervised?: Record<string, number | null>;
 }
 
 /**

@@ -3,17 +3,23 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Tier } from '../../domain/tier';
 import { createCustomer } from '../../infra/db/repositories/customers.repo';
+import { createOperator } from '../../infra/db/repositories/operators.repo';
 import { createProvider } from '../../infra/db/repositories/providers.repo';
 import type { Database } from '../../infra/db/schema';
 import { DEMO_CUSTOMERS, DEMO_PROVIDERS } from './demo-fleet';
 
+/** The demo's operator: signs in to the dashboard's operator view. */
+export const DEMO_OPERATOR_NAME = 'demo-operator';
+
 /**
- * The demo's customers and providers, with their API keys. Keys are stored only hashed in the database,
+ * The demo's customers, providers and operator, with their API keys. Keys are stored only hashed in the database,
  * so the launcher keeps them in data/demo-state.json (mode 600) to reuse them on every restart.
  */
 export interface DemoState {
   customers: Record<string, { name: string; id: string; apiKey: string }>;
   providers: Record<string, { name: string; id: string; apiKey: string; tier: Tier }>;
+  /** Absent in a state file written before operators existed: created on the next start. */
+  operator?: { name: string; id: string; apiKey: string };
 }
 
 export function demoStatePath(dataDir: string): string {
@@ -44,6 +50,12 @@ export async function ensureDemoState(db: Kysely<Database>, dataDir: string): Pr
     changed = true;
   }
 
+  const operatorIds = new Set((await db.selectFrom('operators').select('id').execute()).map((row) => row.id));
+  if (!state.operator || !operatorIds.has(state.operator.id)) {
+    state.operator = { name: DEMO_OPERATOR_NAME, ...(await createOperator(db, DEMO_OPERATOR_NAME)) };
+    changed = true;
+  }
+
   if (changed) {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
@@ -62,7 +74,7 @@ async function readState(file: string): Promise<DemoState> {
   }
   try {
     const parsed = JSON.parse(text) as Partial<DemoState>;
-    return { customers: parsed.customers ?? {}, providers: parsed.providers ?? {} };
+    return { customers: parsed.customers ?? {}, providers: parsed.providers ?? {}, ...(parsed.operator ? { operator: parsed.operator } : {}) };
   } catch (error) {
     throw new Error(`${file} is not valid JSON (${(error as Error).message}); remove it to create the demo data afresh`);
   }
