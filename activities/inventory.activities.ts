@@ -4,11 +4,12 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { ReservedGpu } from '../domain/lease';
 import { formatTokenAmount } from '../domain/money';
 import { isTier } from '../domain/tier';
+import type { ReservableGpu } from '../infra/db/repositories/reservations.repo';
+import { gpusHeldBy, lockReservableGpus, releaseLeaseGpus, takeGpus } from '../infra/db/repositories/reservations.repo';
 import type { Database } from '../infra/db/schema';
 import type { ControlActivities, ReserveGpusInput, ReserveGpusResult } from './contracts';
 
@@ -19,9 +20,7 @@ interface Deps {
 
 export type InventoryActivities = Pick<ControlActivities, 'reserveGpus' | 'releaseGpus'>;
 
-type GpuRow = { id: string; host_id: string; provider_id: string; tier: number; model: string; price_per_gpu_hour: string };
-
-function toReservedGpu(row: GpuRow): ReservedGpu {
+function toReservedGpu(row: ReservableGpu): ReservedGpu {
   if (!isTier(row.tier)) throw new Error(`GPU ${row.id} has tier ${row.tier}, which is not a tier`);
   return {
     gpuId: row.id,
@@ -52,58 +51,19 @@ function validate(input: ReserveGpusInput): void {
 }
 
 export function createInventoryActivities({ db, log }: Deps): InventoryActivities {
-  const heldBy = (conn: Kysely<Database>, reservationId: string, leaseId: string) =>
-    conn
-      .selectFrom('gpus')
-      .innerJoin('hosts', 'hosts.id', 'gpus.host_id')
-      .select(['gpus.id', 'gpus.host_id', 'hosts.provider_id', 'gpus.tier', 'gpus.model', 'gpus.price_per_gpu_hour'])
-      .where('gpus.reservation_id', '=', reservationId)
-      .where('gpus.lease_id', '=', leaseId)
-      // The order of the first answer (it decides ranks): cheapest first, as reserved.
-      .orderBy('gpus.price_per_gpu_hour')
-      .orderBy('gpus.tier')
-      .orderBy('gpus.id')
-      .execute();
-
   async function reserveGpus(input: ReserveGpusInput): Promise<ReserveGpusResult> {
     validate(input);
     const trx = await db.startTransaction().execute();
     try {
       // A retry after a lost reply: the first attempt committed, hand back what it took.
-      const already = await heldBy(trx, input.reservationId, input.leaseId);
+      const already = await gpusHeldBy(trx, input.reservationId, input.leaseId);
       if (already.length > 0) {
         await trx.commit().execute();
         return { ok: true, gpus: already.map(toReservedGpu) };
       }
 
-      let candidates = trx
-        .selectFrom('gpus')
-        .innerJoin('hosts', 'hosts.id', 'gpus.host_id')
-        .select(['gpus.id', 'gpus.host_id', 'hosts.provider_id', 'gpus.tier', 'gpus.model', 'gpus.price_per_gpu_hour'])
-        .where('gpus.model', '=', input.gpuModel)
-        .where('gpus.status', '=', 'free')
-        .where('gpus.tier', '<=', input.minTier)
-        .where('gpus.price_per_gpu_hour', '<=', input.maxPricePerGpuHour)
-        .where('hosts.status', '=', 'online')
-        .where('hosts.last_heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${input.heartbeatTimeoutSeconds})`)
-        // A host that left a dispatch unstarted or kept sending rejected receipts sits out its cool-down.
-        .where((eb) => eb.or([eb('hosts.unhealthy_until', 'is', null), eb('hosts.unhealthy_until', '<', sql<Date>`now()`)]))
-        // A GPU released before its old assignment was closed is not free yet for a new container.
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('assignments').select('assignments.id').whereRef('assignments.gpu_id', '=', 'gpus.id').where('assignments.ended_at', 'is', null))),
-        );
-      if (input.excludeProviderIds.length > 0) candidates = candidates.where('hosts.provider_id', 'not in', input.excludeProviderIds);
-      // Rows another reservation is deciding on are skipped rather than waited for: that reservation
-      // will either take them or let them go, and we must not block behind it.
-      const picked = await candidates
-        .orderBy('gpus.price_per_gpu_hour')
-        .orderBy('gpus.tier')
-        .orderBy('gpus.id')
-        .limit(input.count)
-        .forUpdate(['gpus'])
-        .skipLocked()
-        .execute();
-
+      // Cheapest first, then the most reliable provider (reservations.repo): the order decides ranks.
+      const picked = await lockReservableGpus(trx, input);
       if (picked.length < input.count) {
         await trx.rollback().execute();
         const reason = shortageReason(input, picked.length);
@@ -111,14 +71,9 @@ export function createInventoryActivities({ db, log }: Deps): InventoryActivitie
         return { ok: false, reason, available: picked.length };
       }
 
-      const updated = await trx
-        .updateTable('gpus')
-        .set({ status: 'reserved', lease_id: input.leaseId, reservation_id: input.reservationId })
-        .where('id', 'in', picked.map((gpu) => gpu.id))
-        .where('status', '=', 'free')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== input.count) {
-        throw new Error(`reservation ${input.reservationId} locked ${input.count} free GPUs but reserved ${updated.numUpdatedRows}`);
+      const taken = await takeGpus(trx, picked.map((gpu) => gpu.id), input.leaseId, input.reservationId);
+      if (taken !== input.count) {
+        throw new Error(`reservation ${input.reservationId} locked ${input.count} free GPUs but reserved ${taken}`);
       }
       await trx.commit().execute();
       const gpus = picked.map(toReservedGpu);
@@ -133,13 +88,8 @@ export function createInventoryActivities({ db, log }: Deps): InventoryActivitie
   /** Only GPUs still held by this lease are freed, so a late or repeated release never frees another lease's GPU. */
   async function releaseGpus({ leaseId, gpuIds }: { leaseId: string; gpuIds: string[] }): Promise<void> {
     if (gpuIds.length === 0) return;
-    const released = await db
-      .updateTable('gpus')
-      .set({ status: 'free', lease_id: null, reservation_id: null })
-      .where('id', 'in', gpuIds)
-      .where('lease_id', '=', leaseId)
-      .executeTakeFirst();
-    log?.info({ leaseId, gpuIds, released: Number(released.numUpdatedRows) }, 'GPUs released');
+    const released = await releaseLeaseGpus(db, leaseId, gpuIds);
+    log?.info({ leaseId, gpuIds, released }, 'GPUs released');
   }
 
   return { reserveGpus, releaseGpus };

@@ -177,7 +177,7 @@ export interface ChainAdvance {
   rejectedCount: number;
 }
 
-/** Stores the accepted receipts and moves the chain: tip, watched times, payable and verified time, rejection streak. */
+/** Stores the accepted receipts and moves the chain: tip, watched times, payable and verified time, rejection streak and count. */
 export async function advanceChain(trx: Transaction<Database>, { standing, accepted, rejectedCount }: ChainAdvance): Promise<{ rejectedStreak: number }> {
   const arrivedAt = new Date(standing.now);
   if (accepted.length > 0) {
@@ -208,8 +208,9 @@ export async function advanceChain(trx: Transaction<Database>, { standing, accep
   const rejectedStreak = rejectedCount > 0 ? standing.rejectedStreak + 1 : accepted.length > 0 ? 0 : standing.rejectedStreak;
   await trx
     .updateTable('assignments')
-    .set({
+    .set((eb) => ({
       rejected_streak: rejectedStreak,
+      rejected_receipts: eb('rejected_receipts', '+', rejectedCount),
       ...(last
         ? {
             tip_seq: last.body.seq,
@@ -222,7 +223,7 @@ export async function advanceChain(trx: Transaction<Database>, { standing, accep
             verified_seconds: Math.floor(payableMs / 1000),
           }
         : {}),
-    })
+    }))
     .where('id', '=', standing.assignmentId)
     .execute();
   return { rejectedStreak };

@@ -7,11 +7,14 @@ import { buildApp, expectProblem, newCustomer, newHost, newProvider, noWorkflowC
 
 let fresh: FreshDatabase;
 let app: Express;
+let t1Id: string;
+let t2Id: string;
 
 beforeAll(async () => {
   fresh = await freshDatabase();
   app = buildApp(fresh.db, noWorkflowCalls);
   const [t1, t2, t3] = [await newProvider(fresh.db, 1), await newProvider(fresh.db, 2), await newProvider(fresh.db, 3)];
+  [t1Id, t2Id] = [t1.id, t2.id];
   const h100 = (price: string) => ({ model: 'H100', vramGb: 80, pricePerGpuHour: price });
 
   const a = newHost();
@@ -39,12 +42,14 @@ describe('GET /v1/offers', () => {
   test('groups free GPUs of live hosts by model, tier, price and memory, without a key', async () => {
     const res = await request(app).get('/v1/offers');
     expect(res.status).toBe(200);
+    // Providers without a record have the new provider's score.
+    const only = (providerId: string, available: number) => [{ providerId, available, reliability: 0.75 }];
     expect(res.body).toEqual([
-      { gpuModel: 'A100', tier: 2, pricePerGpuHour: '1', vramGb: 40, available: 1 },
-      { gpuModel: 'A100', tier: 2, pricePerGpuHour: '1', vramGb: 80, available: 1 },
-      { gpuModel: 'H100', tier: 1, pricePerGpuHour: '2.5', vramGb: 80, available: 2 },
-      { gpuModel: 'H100', tier: 1, pricePerGpuHour: '3', vramGb: 80, available: 1 },
-      { gpuModel: 'H100', tier: 2, pricePerGpuHour: '2.5', vramGb: 80, available: 2 },
+      { gpuModel: 'A100', tier: 2, pricePerGpuHour: '1', vramGb: 40, available: 1, providers: only(t2Id, 1) },
+      { gpuModel: 'A100', tier: 2, pricePerGpuHour: '1', vramGb: 80, available: 1, providers: only(t2Id, 1) },
+      { gpuModel: 'H100', tier: 1, pricePerGpuHour: '2.5', vramGb: 80, available: 2, providers: only(t1Id, 2) },
+      { gpuModel: 'H100', tier: 1, pricePerGpuHour: '3', vramGb: 80, available: 1, providers: only(t1Id, 1) },
+      { gpuModel: 'H100', tier: 2, pricePerGpuHour: '2.5', vramGb: 80, available: 2, providers: only(t2Id, 2) },
     ]);
   });
 
