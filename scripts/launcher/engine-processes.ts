@@ -13,8 +13,13 @@ function tsProcess(name: string, file: string, args: string[], env: NodeJS.Proce
 
 export const apiProcess = (env: NodeJS.ProcessEnv): ProcessSpec => tsProcess('api', 'api/server.ts', [], env, true);
 
-export const controlWorkerProcess = (env: NodeJS.ProcessEnv): ProcessSpec =>
-  tsProcess('control-worker', 'workers/control/main.ts', [], env, true);
+/**
+ * Plain node on start.cjs, no tsx loader: it runs the worker compiled ahead while its sources are unchanged
+ * (a restart polls again within seconds), the TypeScript through tsx otherwise.
+ */
+export const controlWorkerProcess = (env: NodeJS.ProcessEnv): ProcessSpec => ({
+  name: 'control-worker', command: process.execPath, args: [path.join(ROOT, 'workers/control/start.cjs')], env, cwd: ROOT, restart: true,
+});
 
 /**
  * The local chain node (SOLANA_RPC_URL unset). Restarted when it dies: it persists every committed

@@ -9,6 +9,9 @@ export interface ProcessSpec {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user and group (a root launcher runs PostgreSQL as `postgres`). */
+  uid?: number;
+  gid?: number;
   /** Engine processes come back when they die; host agents do not (their loss is what failover is for). */
   restart: boolean;
 }
@@ -108,6 +111,8 @@ export class Supervisor {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
+      uid: spec.uid,
+      gid: spec.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

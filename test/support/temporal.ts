@@ -21,12 +21,15 @@ export interface TemporalOptions {
 
 let runtimeInstalled = false;
 
+function installRuntimeLogger(): void {
+  if (runtimeInstalled) return;
+  // Worker state changes and bundle statistics drown the test output; warnings still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
 export async function startTemporal(options: TemporalOptions = {}): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    // Worker state changes and bundle statistics drown the test output; warnings still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installRuntimeLogger();
   const extraArgs = ['--log-level', 'error'];
   if (options.suggestContinueAsNewAfterEvents !== undefined) {
     extraArgs.push('--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${options.suggestContinueAsNewAfterEvents}`);
@@ -38,6 +41,15 @@ export async function startTemporal(options: TemporalOptions = {}): Promise<Test
       extraArgs,
     },
   });
+}
+
+/**
+ * A test environment on a Temporal server that runs already (the cluster topology's); its teardown closes
+ * the connections and leaves the server to whoever started it.
+ */
+export async function connectTemporalServer(address: string, namespace = 'default'): Promise<TestWorkflowEnvironment> {
+  installRuntimeLogger();
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

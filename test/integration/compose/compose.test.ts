@@ -93,10 +93,21 @@ describe('docker-compose.yml', () => {
 
   it('describes the production topology', () => {
     expect(Object.keys(all)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'engine-setup', 'api', 'control-worker', 'host-agent']),
+      expect.arrayContaining([
+        'postgresql', 'temporal-schema', 'temporal', 'temporal-ui', 'engine-setup', 'api', 'api-balancer', 'control-worker', 'host-agent',
+      ]),
     );
-    expect(all.temporal?.image).toMatch(/^temporalio\/auto-setup:/);
-    expect(envOf(all.temporal)).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    // Temporal's server on PostgreSQL as `npm run start:cluster` runs it: the image's own build and set-up code.
+    for (const name of ['temporal-schema', 'temporal']) {
+      expect(all[name]?.image).toBe('lease-engine:latest');
+      expect(envOf(all[name]).TEMPORAL_DATABASE_URL).toMatch(/^postgres:\/\/lease:.+@postgresql:5432$/);
+    }
+    expect(all['temporal-schema']?.command).toEqual(['temporal', 'schema']);
+    expect(all.temporal?.command?.slice(0, 2)).toEqual(['temporal', 'start']);
+    // Two API processes behind one published address; two control workers.
+    expect(all.api?.deploy?.replicas).toBe(2);
+    expect(all.api?.ports ?? []).toEqual([]);
+    expect(all['api-balancer']?.command).toEqual(['balancer', '--listen', '0.0.0.0:8080', '--backend', 'api:8080']);
     expect(all['control-worker']?.deploy?.replicas).toBe(2);
   });
 
@@ -160,7 +171,7 @@ describe('docker-compose.yml', () => {
   it('runs only roles the image knows', () => {
     const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     const roles = new Set([...dockerfile.matchAll(/^\s+([a-z-]+)\) exec /gm)].map((match) => match[1]));
-    expect([...roles].sort()).toEqual(['api', 'cli', 'control-worker', 'host-agent', 'setup']);
+    expect([...roles].sort()).toEqual(['api', 'balancer', 'cli', 'control-worker', 'host-agent', 'setup', 'temporal']);
     for (const [name, service] of Object.entries(all)) {
       if (service.image !== 'lease-engine:latest') continue;
       expect([name, roles.has(service.command?.[0])]).toEqual([name, true]);
