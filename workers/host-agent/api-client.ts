@@ -18,6 +18,8 @@ export interface HostRegistration {
 export interface HostReport {
   containers: { assignmentId: string; epoch: number; state: ContainerState; exitCode?: number; detail?: string }[];
   receipts: ProofReceipt[];
+  /** Containers' new stdout and stderr lines, per assignment (docs/host-protocol.md, "Container logs"). */
+  logs?: { assignmentId: string; epoch: number; lines: { stream: 'stdout' | 'stderr'; at: number; text: string }[]; dropped?: number }[];
 }
 
 const registeredSchema = z.object({
@@ -76,6 +78,21 @@ export class HostApiError extends Error {
   }
 }
 
+/** One HTTP exchange, as the client needs it: the status and the body's text. */
+export type HttpTransport = (request: {
+  url: URL;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body: string | undefined;
+  signal: AbortSignal;
+}) => Promise<{ status: number; text: string }>;
+
+/** The global fetch: enough for one agent. The fleet simulator passes pooled keep-alive sockets instead. */
+export const fetchTransport: HttpTransport = async ({ url, method, headers, body, signal }) => {
+  const response = await fetch(url, { method, headers, body, signal });
+  return { status: response.status, text: await response.text() };
+};
+
 export interface HostApiClientOptions {
   apiUrl: string;
   hostId: string;
@@ -83,6 +100,8 @@ export interface HostApiClientOptions {
   /** The provider's API key: proves the host belongs to that provider (registration only). */
   providerKey: string;
   timeoutMs?: number;
+  /** How requests go out; fetchTransport when absent. */
+  transport?: HttpTransport;
 }
 
 export class HostApiClient {
@@ -127,7 +146,9 @@ export class HostApiClient {
     const timestamp = Date.now();
     const signature = signRequest({ method, path, timestamp, body }, this.options.secretKey);
     const timeout = AbortSignal.timeout(timeoutMs);
-    const response = await fetch(url, {
+    const transport = this.options.transport ?? fetchTransport;
+    const { status, text } = await transport({
+      url,
       method,
       body: payload === undefined ? undefined : body,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -139,8 +160,7 @@ export class HostApiClient {
         [HOST_SIGNATURE_HEADERS.signature]: signature,
       },
     });
-    const text = await response.text();
-    if (!response.ok) throw new HostApiError(response.status, problemDetail(text), path);
+    if (status < 200 || status > 299) throw new HostApiError(status, problemDetail(text), path);
     return text === '' ? {} : (JSON.parse(text) as unknown);
   }
 }
