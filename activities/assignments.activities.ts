@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { receiptsDigest } from '../domain/billing';
+import { failoverSeconds, replacedFaultAt } from '../domain/failover-timing';
 import type { Database } from '../infra/db/schema';
 import {
   GpuAlreadyAssignedError,
@@ -15,8 +16,10 @@ import {
   containerOutcomes,
   endAssignment,
   openAssignments as openAssignmentRecords,
+  rankPredecessors,
 } from '../infra/db/repositories/assignments.repo';
 import { markHostUnhealthy, recordHostEvent } from '../infra/db/repositories/host-events.repo';
+import type { ControlActivityMetrics } from './activity-metrics';
 import type { AwaitRunningInput, AwaitRunningResult, ControlActivities } from './contracts';
 
 interface Deps {
@@ -26,6 +29,8 @@ interface Deps {
   pollMs?: number;
   /** How long a host that left a dispatch unstarted stays out of placement. */
   unhealthySeconds?: number;
+  /** Told how long each failover took, once its replacement runs. */
+  metrics?: Pick<ControlActivityMetrics, 'failoverCompleted'>;
 }
 
 export type AssignmentActivities = Pick<
@@ -33,7 +38,25 @@ export type AssignmentActivities = Pick<
   'openAssignments' | 'awaitContainersRunning' | 'closeAssignment' | 'closePeriod' | 'recordHostFault'
 >;
 
-export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySeconds = 600 }: Deps): AssignmentActivities {
+export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySeconds = 600, metrics }: Deps): AssignmentActivities {
+  /**
+   * Here, not in the workflow (which must stay free of I/O): this activity is what sees a replacement run. A
+   * retried attempt observes again, which needs a failure after its last read: rare enough for a histogram.
+   */
+  async function observeFailovers(running: { assignmentId: string; runningAt: number }[]): Promise<void> {
+    try {
+      const ranks = await rankPredecessors(db, running.map((r) => r.assignmentId));
+      for (const { assignmentId, runningAt } of running) {
+        const rank = ranks.get(assignmentId);
+        const faultAt = rank === undefined ? null : replacedFaultAt(rank.epoch, rank.predecessors);
+        if (faultAt !== null) metrics?.failoverCompleted(failoverSeconds(faultAt, runningAt));
+      }
+    } catch (err) {
+      // A metric is never worth failing a dispatch over.
+      log?.warn({ err }, 'could not time the failovers of a dispatch');
+    }
+  }
+
   return {
     async openAssignments(input) {
       try {
@@ -60,6 +83,7 @@ export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySec
         const refused = outcomes.filter((o) => o.runningAt === null && o.reportedState !== null && o.reportedState !== 'running');
         const pending = outcomes.filter((o) => o.runningAt === null && !refused.includes(o));
         if (pending.length === 0 || Date.now() >= deadline) {
+          if (metrics) await observeFailovers(running.map((o) => ({ assignmentId: o.assignmentId, runningAt: o.runningAt as number })));
           return {
             running: running.map((o) => ({ assignmentId: o.assignmentId, runningAt: o.runningAt as number })),
             notRunning: [

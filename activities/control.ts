@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../infra/db/schema';
+import type { ControlActivityMetrics } from './activity-metrics';
 import type { ControlActivities } from './contracts';
 import { createInventoryActivities } from './inventory.activities';
 import { createLeaseRecordActivities } from './lease-records.activities';
@@ -15,6 +16,8 @@ export interface ControlActivityDeps {
   log?: Logger;
   /** How often a dispatch looks at the hosts' reports, ms. Default 100. */
   pollMs?: number;
+  /** The control worker's `/metrics`; absent, nothing is measured. */
+  metrics?: ControlActivityMetrics;
 }
 
 export function createControlActivities(deps: ControlActivityDeps): ControlActivities {

@@ -1,7 +1,7 @@
 /**
  * The API's `/metrics` (Prometheus text): process metrics, HTTP requests by route pattern, receipts
  * accepted and rejected by a bounded reason, and gauges read from PostgreSQL at scrape time (leases,
- * hosts, escrow volume). Every label value comes from a fixed set or from the app's own route table:
+ * hosts, escrow volume), with the ledger's money as counters and the network's health over the last hour. Every label value comes from a fixed set or from the app's own route table:
  * nothing a host or a customer sends becomes a new series.
  */
 import type { RequestHandler } from 'express';
@@ -10,7 +10,9 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { formatTokenAmount } from '../domain/money';
 import { LEASE_STATUSES } from '../domain/lease';
+import { lastHourTotals, revenueToIncentiveRatio } from '../domain/network-health';
 import { escrowVolume, hostCountsByStatus, leaseCountsByStatus } from '../infra/db/repositories/metrics.repo';
+import { networkHealth } from '../infra/db/repositories/network-overview.repo';
 import type { Database } from '../infra/db/schema';
 import { createMetricsRegistry, METRIC_PREFIX } from '../infra/metrics/registry';
 import type { ReportAnswer } from './host-reports';
@@ -63,6 +65,18 @@ const HOST_STATUSES = ['online', 'lost', 'offline'] as const;
 const ESCROW_FLOWS = [
   ['deposited', 'deposited'], ['paid_to_providers', 'paidToProviders'], ['fees', 'fees'], ['burned', 'burned'], ['refunded', 'refunded'],
 ] as const;
+/**
+ * The confirmed ledger as counters, in base units (exact in a float64 up to 2^53, 9 billion tokens of 6
+ * decimals): they only grow, so rate() and increase() give the money per window.
+ */
+const LEDGER_COUNTERS = [
+  ['compute_sold', 'computeSold', 'Compute sold: gross of confirmed settlements, what customers paid for verified GPU-seconds'],
+  ['paid_to_providers', 'paidToProviders', 'Paid to providers: confirmed settlements net of fees and burn (the incentive providers receive)'],
+  ['fees', 'fees', 'Fees to the treasury from confirmed settlements'],
+  ['burned', 'burned', 'Burned by confirmed settlements'],
+  ['topped_up', 'toppedUp', 'Drawn from customers\' allowances into their escrows by confirmed settlements\' top-ups'],
+] as const;
+const NETWORK_FLOWS = [['compute_sold', 'computeSold'], ['paid_to_providers', 'paidToProviders'], ['fees', 'fees'], ['burned', 'burned']] as const;
 
 export interface ApiMetrics {
   registry: Registry;
@@ -116,12 +130,47 @@ export function createApiMetrics(db: Kysely<Database>, opts: { processMetrics?: 
       this.set((await readHosts()).reduce((sum, r) => sum + r.unhealthy, 0));
     },
   });
+  // The escrow gauge and the ledger counters share one query per scrape, as the host gauges do.
+  let volumeRead: Promise<Awaited<ReturnType<typeof escrowVolume>>> | null = null;
+  const readVolume = () => (volumeRead ??= escrowVolume(db).finally(() => setImmediate(() => { volumeRead = null; })));
   new Gauge({
     name: `${METRIC_PREFIX}escrow_tokens`, help: 'Escrow volume in tokens over all leases, by flow (confirmed on chain; read from PostgreSQL at scrape time)',
     labelNames: ['flow'] as const, registers: [registry],
     async collect() {
-      const volume = await escrowVolume(db);
+      const volume = await readVolume();
       for (const [flow, key] of ESCROW_FLOWS) this.set({ flow }, Number(formatTokenAmount(volume[key])));
+    },
+  });
+  for (const [name, key, help] of LEDGER_COUNTERS) {
+    new Counter({
+      name: `${METRIC_PREFIX}${name}_base_units_total`, help: `${help} (base units; read from PostgreSQL at scrape time)`,
+      registers: [registry],
+      async collect() {
+        const volume = await readVolume();
+        this.reset();
+        this.inc(Number(volume[key]));
+      },
+    });
+  }
+  // The last hour from the operator view's per-minute figures (network-overview.repo), read once per scrape.
+  let hourRead: Promise<ReturnType<typeof lastHourTotals>> | null = null;
+  const readLastHour = () => (hourRead ??= networkHealth(db, 'minute', 60).then((rows) => lastHourTotals(rows, Date.now()))
+    .finally(() => setImmediate(() => { hourRead = null; })));
+  new Gauge({
+    name: `${METRIC_PREFIX}network_last_hour_base_units`,
+    help: 'Confirmed settlements of the last 60 minutes by flow: compute_sold, paid_to_providers, fees, burned (base units)',
+    labelNames: ['flow'] as const, registers: [registry],
+    async collect() {
+      const totals = await readLastHour();
+      for (const [flow, key] of NETWORK_FLOWS) this.set({ flow }, Number(totals[key]));
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}network_revenue_to_incentive_ratio`,
+    help: 'Network health over the last 60 minutes: compute sold / paid to providers (NaN when nothing was paid)',
+    registers: [registry],
+    async collect() {
+      this.set(revenueToIncentiveRatio(await readLastHour()));
     },
   });
 

@@ -5,12 +5,16 @@
  * lease workflow as a signal.
  * Several monitors may run (one per control worker): faults are claimed in the database, so each is
  * signalled once per re-signal interval, and a signal is idempotent in the workflow anyway.
+ * It also sweeps the container logs of leases that ended longer ago than their retention (every
+ * `logSweepMs`; several monitors deleting the same rows is harmless).
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { DEFAULT_LOG_POLICY } from '../../domain/container-logs';
 import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
+import { deleteLogsOfLeasesEndedBefore } from '../../infra/db/repositories/container-logs.repo';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
 import { claimFaults, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
 import type { Database } from '../../infra/db/schema';
@@ -26,6 +30,9 @@ export interface FleetMonitorOptions {
   log?: Logger;
   /** Told what the monitor did (workers/control/metrics.ts counts it for `/metrics`). */
   metrics?: FleetMonitorMetrics;
+  /** Container logs of a lease are deleted this long after it ended (7 days), swept every `logSweepMs` (10 min). */
+  logRetentionMs?: number;
+  logSweepMs?: number;
 }
 
 /** A sink for the monitor's counts; each call is synchronous and must not throw. */
@@ -39,9 +46,26 @@ export interface FleetMonitor {
   stop(): Promise<void>;
 }
 
-export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log, metrics }: FleetMonitorOptions): FleetMonitor {
+export function startFleetMonitor({
+  db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log, metrics,
+  logRetentionMs = DEFAULT_LOG_POLICY.retainAfterEndMs, logSweepMs = 600_000,
+}: FleetMonitorOptions): FleetMonitor {
   let stopped = false;
   let wake: (() => void) | null = null;
+  let logsSweptAt = 0;
+
+  /** Ended leases' logs past retention: in batches, a few per sweep, so one sweep never holds the loop long. */
+  async function sweepLogs(): Promise<void> {
+    if (Date.now() - logsSweptAt < logSweepMs) return;
+    logsSweptAt = Date.now();
+    let deleted = 0;
+    for (let batch = 0; batch < 10; batch += 1) {
+      const lines = await deleteLogsOfLeasesEndedBefore(db, new Date(Date.now() - logRetentionMs));
+      if (lines === 0) break;
+      deleted += lines;
+    }
+    if (deleted > 0) log?.info({ lines: deleted }, 'container logs of leases ended past retention deleted');
+  }
 
   async function tick(): Promise<void> {
     // Hosts report through the API: after an API outage they get a whole timeout to be heard again,
@@ -63,6 +87,7 @@ export function startFleetMonitor({ db, client, heartbeatTimeoutSeconds, tickMs 
         if (!(err instanceof WorkflowNotFoundError)) log?.warn({ err, leaseId, ...signal }, 'could not signal an assignment fault');
       }
     }
+    await sweepLogs();
   }
 
   const loop = (async () => {

@@ -4,6 +4,7 @@
  * side against the same Temporal and PostgreSQL.
  */
 import { NativeConnection } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from '../../infra/config';
 import { installSdkLogger } from '../../infra/temporal/sdk-logger';
@@ -14,6 +15,7 @@ import { serveMetrics } from '../../infra/metrics/registry';
 import { startFleetMonitor } from './fleet-monitor';
 import { createControlMetrics } from './metrics';
 import { createControlWorker } from './worker';
+import { ensureWorkflowBundle } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,9 +27,11 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL);
   const connection = await connectWithRetry(address, log);
   const escrow = escrowDepsFromConfig(config, db, log);
-  const worker = await createControlWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, db, escrow, log });
-  const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE);
   const metrics = config.METRICS_PORT === undefined ? undefined : createControlMetrics();
+  const worker = await createControlWorker({
+    connection, namespace: config.TEMPORAL_NAMESPACE, db, escrow, log, metrics, workflowBundle: await workflowBundle(config.WORKFLOW_BUNDLE, log),
+  });
+  const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE);
   const metricsServer = metrics && config.METRICS_PORT !== undefined ? await serveMetrics(metrics.registry, config.METRICS_PORT) : undefined;
   if (metricsServer) log.info({ port: metricsServer.port }, 'control worker metrics on GET /metrics');
   const monitor = startFleetMonitor({ db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, log, metrics });
@@ -41,6 +45,16 @@ async function main(): Promise<void> {
   await temporal.connection.close();
   await connection.close();
   await db.destroy();
+}
+
+/**
+ * The pre-built workflow bundle (setup and the launcher build it), checked against the sources first and
+ * rebuilt when they changed; `inline`: none, the SDK bundles in memory at every start.
+ */
+async function workflowBundle(setting: string | undefined, log: pino.Logger): Promise<WorkerOptions['workflowBundle']> {
+  if (setting === 'inline') return undefined;
+  const bundle = await ensureWorkflowBundle({ file: setting, log });
+  return bundle.codePath !== undefined ? { codePath: bundle.codePath } : { code: bundle.code };
 }
 
 /** The launcher may still be starting Temporal, or restarting it: wait for it rather than crash-loop. */

@@ -1,9 +1,12 @@
 /**
- * The control worker's `/metrics` (Prometheus text, on METRICS_PORT): process metrics and what its
- * fleet monitor did. Counters are this process's own: sum them over workers in PromQL.
+ * The control worker's `/metrics` (Prometheus text, on METRICS_PORT): process metrics, what its fleet
+ * monitor did, and what its activities timed (failovers, settlement lag). Counters and histograms are
+ * this process's own: sum them over workers in PromQL.
  */
 import type { Registry } from 'prom-client';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import type { ControlActivityMetrics } from '../../activities/activity-metrics';
+import { FAILOVER_BUCKETS_SECONDS } from '../../domain/failover-timing';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
 import { createMetricsRegistry, METRIC_PREFIX } from '../../infra/metrics/registry';
 import type { FleetMonitorMetrics } from './fleet-monitor';
@@ -12,7 +15,14 @@ import type { FleetMonitorMetrics } from './fleet-monitor';
 const REMEMBERED_ASSIGNMENTS = 10_000;
 const FAULT_KINDS: readonly FaultKind[] = ['host_lost', 'host_unhealthy', 'container_exited'];
 
-export interface ControlMetrics extends FleetMonitorMetrics {
+/**
+ * Settlement lag, seconds: a settle is sent once its period closed and its receipts were digested, and confirms
+ * within seconds on a healthy chain; a transaction that never lands is replaced after its blockhash expires
+ * (about a minute), and a chain outage is retried for minutes.
+ */
+const SETTLEMENT_LAG_BUCKETS_SECONDS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+
+export interface ControlMetrics extends FleetMonitorMetrics, ControlActivityMetrics {
   registry: Registry;
 }
 
@@ -33,12 +43,28 @@ export function createControlMetrics(opts: { processMetrics?: boolean } = {}): C
     help: 'Hosts marked lost: no report within the heartbeat timeout',
     registers: [registry],
   });
+  const failoverDuration = new Histogram({
+    name: `${METRIC_PREFIX}failover_duration_seconds`,
+    help: 'From the fault signalled on an assignment (host lost or unhealthy) to its replacement reported running',
+    buckets: FAILOVER_BUCKETS_SECONDS, registers: [registry],
+  });
+  const settlementLag = new Histogram({
+    name: `${METRIC_PREFIX}settlement_lag_seconds`,
+    help: 'From the end of a settlement period to its settlement transaction confirmed (periods that sent one)',
+    buckets: SETTLEMENT_LAG_BUCKETS_SECONDS, registers: [registry],
+  });
   // Every kind shows from the first scrape, at 0: rate() and absent() need the series to exist.
   for (const kind of FAULT_KINDS) faults.inc({ kind }, 0);
   const signalled = new Set<string>();
 
   return {
     registry,
+    failoverCompleted(seconds) {
+      failoverDuration.observe(seconds);
+    },
+    settlementConfirmed(seconds) {
+      settlementLag.observe(seconds);
+    },
     hostsLost(count) {
       hostsLost.inc(count);
     },

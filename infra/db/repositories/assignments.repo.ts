@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { RankPredecessor } from '../../../domain/failover-timing';
 import type { AssignmentEndReason, ReservedGpu } from '../../../domain/lease';
 import type { AssignmentContainer, Database } from '../schema';
 import { bumpDesiredVersions } from './desired-state.repo';
@@ -197,4 +198,29 @@ export async function closePeriod(db: Kysely<Database>, close: PeriodClose): Pro
       receiptHashes: receipts.map((row) => row.hash),
     };
   });
+}
+
+/**
+ * For each assignment, the earlier assignments of its lease's rank (domain/failover-timing reads which fault
+ * it replaced); assignments that are a rank's first are absent.
+ */
+export async function rankPredecessors(
+  db: Kysely<Database>,
+  assignmentIds: string[],
+): Promise<Map<string, { epoch: number; predecessors: RankPredecessor[] }>> {
+  const byAssignment = new Map<string, { epoch: number; predecessors: RankPredecessor[] }>();
+  if (assignmentIds.length === 0) return byAssignment;
+  const rows = await db
+    .selectFrom('assignments as r')
+    .innerJoin('assignments as p', (join) =>
+      join.onRef('p.lease_id', '=', 'r.lease_id').onRef('p.rank', '=', 'r.rank').onRef('p.epoch', '<', 'r.epoch'))
+    .select(['r.id', 'r.epoch as replacement_epoch', 'p.epoch', 'p.end_reason', 'p.fault_signalled_at'])
+    .where('r.id', 'in', assignmentIds)
+    .execute();
+  for (const row of rows) {
+    const entry = byAssignment.get(row.id) ?? { epoch: row.replacement_epoch, predecessors: [] };
+    entry.predecessors.push({ epoch: row.epoch, endReason: row.end_reason, faultSignalledAt: row.fault_signalled_at?.getTime() ?? null });
+    byAssignment.set(row.id, entry);
+  }
+  return byAssignment;
 }

@@ -32,11 +32,15 @@ export async function hostCountsByStatus(db: Kysely<Database>): Promise<{ status
 export interface EscrowVolume {
   /** Locked in escrows that opened (top-ups included). */
   deposited: string;
+  /** Gross of confirmed settlements: what customers paid for verified compute (paidToProviders + fees + burned). */
+  computeSold: string;
   paidToProviders: string;
   /** To the treasury. */
   fees: string;
   burned: string;
   refunded: string;
+  /** Drawn from customers' allowances into their escrows by confirmed settlements' top-ups (part of `deposited`). */
+  toppedUp: string;
 }
 
 /**
@@ -44,21 +48,25 @@ export interface EscrowVolume {
  * escrows that opened, and confirmed settlements' split, `paid = gross - fee - burned`.
  */
 export async function escrowVolume(db: Kysely<Database>): Promise<EscrowVolume> {
-  const row = await sql<{ deposited: string; paid: string; fees: string; burned: string; refunded: string }>`
+  const row = await sql<{ deposited: string; gross: string; paid: string; fees: string; burned: string; refunded: string; topped_up: string }>`
     select
       (select coalesce(sum(deposited), 0) from escrows where status <> 'opening') as deposited,
+      coalesce(sum(s.gross), 0) as gross,
       coalesce(sum(s.gross - s.fee - s.burned), 0) as paid,
       coalesce(sum(s.fee), 0) as fees,
       coalesce(sum(s.burned), 0) as burned,
-      coalesce(sum(s.refunded), 0) as refunded
+      coalesce(sum(s.refunded), 0) as refunded,
+      coalesce(sum(s.top_up), 0) as topped_up
     from settlements s
     where s.status = 'confirmed'`.execute(db);
   const sums = row.rows[0]!;
   return {
     deposited: String(sums.deposited),
+    computeSold: String(sums.gross),
     paidToProviders: String(sums.paid),
     fees: String(sums.fees),
     burned: String(sums.burned),
     refunded: String(sums.refunded),
+    toppedUp: String(sums.topped_up),
   };
 }

@@ -159,6 +159,41 @@ describe('GET /metrics', () => {
     expect(valueOf(next, 'lease_engine_leases', { status: 'completed' })).toBe(2);
   });
 
+  test('counts the confirmed ledger in base units and the network health of the last hour', async () => {
+    const customer = await newCustomer(fresh.db);
+    const leaseId = await seedLease(fresh.db, customer.id);
+    await fresh.db.insertInto('escrows').values({ lease_id: leaseId, address: `addr-${leaseId}`, vault: `vault-${leaseId}`,
+      customer_wallet: 'wallet', mint: 'mint', deposited: 20_000_000n, max_rate_per_second: 10n, duration_seconds: 3600n, status: 'open',
+      open_signature: `sig-${leaseId}` }).execute();
+    const before = await scrape();
+    const delta = (after: string, name: string, labels?: Record<string, string>) =>
+      (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+    const row = (period: number, status: 'pending' | 'confirmed', confirmedAt: Date | null, gross: bigint, topUp: bigint) => ({
+      lease_id: leaseId, period, kind: 'settle' as const, status, signature: `ledger-${leaseId}-${period}`, transaction: 'tx',
+      last_valid_block_height: 1, receipts_digest: '00'.repeat(32), gross, fee: gross / 20n, burned: gross / 100n, refunded: 0n,
+      top_up: topUp, confirmed_at: confirmedAt,
+    });
+    await fresh.db.insertInto('settlements').values([
+      row(1, 'confirmed', new Date(Date.now() - 2 * 3600_000), 4_000_000n, 1_000_000n), // counted, but not in the last hour
+      row(2, 'confirmed', new Date(), 6_000_000n, 500_000n),
+      row(3, 'pending', null, 9_000_000n, 700_000n), // not on chain yet: nowhere
+    ]).execute();
+
+    const after = await scrape();
+    expect(after).toMatch(/^# TYPE lease_engine_compute_sold_base_units_total counter$/m);
+    expect(delta(after, 'lease_engine_compute_sold_base_units_total')).toBe(10_000_000);
+    expect(delta(after, 'lease_engine_paid_to_providers_base_units_total')).toBe(9_400_000);
+    expect(delta(after, 'lease_engine_fees_base_units_total')).toBe(500_000);
+    expect(delta(after, 'lease_engine_burned_base_units_total')).toBe(100_000);
+    expect(delta(after, 'lease_engine_topped_up_base_units_total')).toBe(1_500_000);
+    expect(delta(after, 'lease_engine_network_last_hour_base_units', { flow: 'compute_sold' })).toBe(6_000_000);
+    expect(delta(after, 'lease_engine_network_last_hour_base_units', { flow: 'paid_to_providers' })).toBe(5_640_000);
+    expect(delta(after, 'lease_engine_network_last_hour_base_units', { flow: 'fees' })).toBe(300_000);
+    expect(delta(after, 'lease_engine_network_last_hour_base_units', { flow: 'burned' })).toBe(60_000);
+    const hour = (flow: string) => valueOf(after, 'lease_engine_network_last_hour_base_units', { flow })!;
+    expect(valueOf(after, 'lease_engine_network_revenue_to_incentive_ratio')).toBeCloseTo(hour('compute_sold') / hour('paid_to_providers'), 9);
+  });
+
   test('answers 503 when the database does not', async () => {
     const broken = await freshDatabase();
     const brokenApp = buildApp(broken.db, noWorkflowCalls);
