@@ -8,15 +8,20 @@ import type { Express, RequestHandler } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import pino from 'pino';
+import { dashboardRouter } from './dashboard.routes';
+import { ContainerLogsWatch } from './container-logs-watch';
 import type { AppDeps } from './deps';
 import { DesiredStateWatch } from './desired-state-watch';
 import { notFoundHandler, problemHandler, problems } from './errors';
 import { estimatesRouter } from './estimates.routes';
+import { walletRouter } from './wallet.routes';
 import { hostsRouter } from './hosts.routes';
 import { LeaseEventsWatch } from './lease-events-watch';
 import { leasesRouter } from './leases.routes';
+import { methodNotAllowed } from './method-not-allowed';
 import { createApiMetrics } from './metrics';
 import { offersRouter } from './offers.routes';
+import { operatorRouter } from './operator.routes';
 import { providersRouter } from './providers.routes';
 import { buildOpenApiDocument } from './openapi';
 
@@ -77,15 +82,23 @@ export function createApp(deps: AppDeps): Express {
   // Event streams end when the app does: server.ts closes this watch before it closes the server.
   const eventsWatch = new LeaseEventsWatch(db, deps.events?.tickMs ?? 250, logger);
   app.locals.leaseEventsWatch = eventsWatch;
-  app.use('/v1/leases', leasesRouter({ ...deps, logger, watch: eventsWatch }));
+  const logsWatch = new ContainerLogsWatch(db, deps.events?.tickMs ?? 250, logger);
+  app.locals.containerLogsWatch = logsWatch;
+  app.use('/v1/leases', leasesRouter({ ...deps, logger, watch: eventsWatch, logsWatch }));
   app.use('/v1/offers', offersRouter({ ...deps, now }));
   app.use('/v1/estimates', estimatesRouter({ ...deps, now }));
+  app.use('/v1/wallet', walletRouter({ ...deps, logger }));
   // Long polls end when the app does: server.ts closes the watch before it closes the server.
   const watch = new DesiredStateWatch(db, 50, logger);
   app.locals.desiredStateWatch = watch;
   app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger, metrics }));
   app.use('/v1/providers', providersRouter(deps));
+  app.use('/v1/operator', operatorRouter(deps));
+  // The web dashboard: `/` and its static files under /dashboard/, all talking to the routes above.
+  app.use(dashboardRouter());
 
+  // A served path asked with a method it does not offer: 405 with Allow, not the catch-all's 404.
+  app.use(methodNotAllowed(openApiDocument));
   app.use(notFoundHandler);
   app.use(problemHandler(logger));
   return app;

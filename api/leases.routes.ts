@@ -12,7 +12,9 @@ import type { Logger } from 'pino';
 import { canonicalJson } from '../domain/canonical-json';
 import type { LeaseStatus } from '../domain/lease';
 import { isTerminal, LEASE_STATUSES } from '../domain/lease';
-import { depositFor, parseTokenAmount } from '../domain/money';
+import { maxRatePerSecond } from '../domain/billing';
+import { parseTokenAmount } from '../domain/money';
+import { openingDepositOf } from '../domain/rolling-deposit';
 import type { Tier } from '../domain/tier';
 import {
   deleteUnstartedLease,
@@ -29,6 +31,8 @@ import type { Database, Lease } from '../infra/db/schema';
 import type { LeaseWorkflowInput } from '../workflows/messages';
 import { currentCustomer, requireCustomer } from './auth';
 import { jsonBody } from './body';
+import type { ContainerLogsWatch } from './container-logs-watch';
+import { sendContainerLogs } from './container-logs.routes';
 import type { AppDeps } from './deps';
 import { parseOrThrow, problems } from './errors';
 import type { LeaseEventsWatch } from './lease-events-watch';
@@ -48,9 +52,9 @@ function requestHash(request: LeaseRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
-export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEventsWatch }): Router {
+export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEventsWatch; logsWatch: ContainerLogsWatch }): Router {
   const { db, orchestrator, timings, logger } = deps;
-  const coverDeposit = depositCheck(deps.payments, logger);
+  const coverDeposit = depositCheck(db, deps.payments, logger);
   const router = Router();
   router.use(requireCustomer(db));
 
@@ -87,9 +91,10 @@ export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEvent
     }
     await refuseUnknownGpuModel(db, request.gpuModel);
     const maxPrice = parseTokenAmount(request.maxPricePerGpuHour);
-    await coverDeposit(customer.id, depositFor(maxPrice, request.gpuCount, request.durationSeconds), {
-      what: '', consequence: 'nothing was created',
-    });
+    const opening = openingDepositOf({ maxRatePerSecond: maxRatePerSecond(maxPrice, request.gpuCount),
+      periodSeconds: timings.settlementPeriodSeconds, windowPeriods: timings.depositWindowPeriods,
+      durationSeconds: request.durationSeconds ?? null });
+    await coverDeposit(customer.id, opening.deposit, { what: ` (the first ${opening.seconds} s at the price cap)`, consequence: 'nothing was created' });
     const leaseId = randomUUID();
     const outcome = await insertLease(db, {
       id: leaseId,
@@ -99,7 +104,7 @@ export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEvent
       gpu_count: request.gpuCount,
       min_tier: request.minTier,
       max_price_per_gpu_hour: maxPrice,
-      duration_seconds: request.durationSeconds,
+      duration_seconds: request.durationSeconds ?? null,
       image: request.image,
       command: request.command ? JSON.stringify(request.command) : null,
       env: request.env ? JSON.stringify(request.env) : null,
@@ -117,7 +122,7 @@ export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEvent
         gpuCount: request.gpuCount,
         minTier: request.minTier as Tier,
         maxPricePerGpuHour: maxPrice.toString(),
-        durationSeconds: request.durationSeconds,
+        durationSeconds: request.durationSeconds ?? null,
         image: request.image,
         ...(request.command ? { command: request.command } : {}),
         ...(request.env ? { env: request.env } : {}),
@@ -156,15 +161,21 @@ export function leasesRouter(deps: AppDeps & { logger: Logger; watch: LeaseEvent
     await sendLeaseEvents(req, res, lease.id, { db, watch: deps.watch, logger, heartbeatMs: deps.events?.heartbeatMs });
   });
 
+  router.get('/:id/logs', async (req, res) => {
+    const lease = await leaseOr404(req, res);
+    await sendContainerLogs(req, res, lease.id, { db, watch: deps.logsWatch, logger, heartbeatMs: deps.events?.heartbeatMs, policy: deps.logPolicy });
+  });
+
   router.post('/:id/extend', ...jsonBody, async (req, res) => {
     const lease = await leaseOr404(req, res);
     const { seconds } = parseOrThrow(ExtendLeaseRequest, req.body);
     refuseIfFinished(lease, 'extended');
-    await coverDeposit(lease.customer_id, depositFor(BigInt(lease.max_price_per_gpu_hour), lease.gpu_count, seconds), {
-      what: ` for ${seconds} more seconds`, consequence: 'the lease was not extended',
-    });
+    if (lease.duration_seconds === null) {
+      throw problems.conflict(`lease ${lease.id} has no fixed duration: it runs until cancelled or until its allowance runs out`);
+    }
+    // No deposit now: the rolling deposit funds the new end from the allowance, period by period.
     const result = await orchestrator.extend(lease.id, seconds);
-    await recordExtension(db, lease.id, result.durationSeconds, result.endsAt === null ? null : new Date(result.endsAt));
+    await recordExtension(db, lease.id, result.durationSeconds ?? lease.duration_seconds, result.endsAt === null ? null : new Date(result.endsAt));
     res.json(await view(lease.customer_id, lease.id));
   });
 

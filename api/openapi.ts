@@ -4,7 +4,7 @@
  */
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { Problem } from './schemas/common.schemas';
+import { Problem, ServerSentEvent } from './schemas/common.schemas';
 import {
   DesiredStateQuery,
   DesiredStateResponse,
@@ -25,8 +25,19 @@ import {
   LeaseView,
 } from './schemas/leases.schemas';
 import { EstimateView } from './schemas/estimates.schemas';
+import { RegisterWalletRequest, WalletQuery, WalletView } from './schemas/wallet.schemas';
 import { LastEventIdHeader, LeaseEventsQuery, LeaseEventView } from './schemas/events.schemas';
+import { LeaseLogsPage, LeaseLogsQuery, LogLineView, LogsLastEventIdHeader } from './schemas/logs.schemas';
 import { OffersQuery, OfferView } from './schemas/offers.schemas';
+import {
+  FleetGroupView,
+  NetworkHealthQuery,
+  NetworkHealthView,
+  OperatorHostView,
+  OperatorLeasesQuery,
+  OperatorLeaseView,
+  OperatorProviderView,
+} from './schemas/operator.schemas';
 import { InsufficientFundsProblem, ProviderIdParams, ProviderView, SettlementView } from './schemas/payments.schemas';
 import { z } from './zod';
 
@@ -61,11 +72,15 @@ function problemsFor(...statuses: number[]): Responses {
 
 const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
 const customer = [{ customerKey: [] }];
+const operator = [{ operatorKey: [] }];
 
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'customerKey', { type: 'http', scheme: 'bearer', description: 'Customer API key' });
   registry.registerComponent('securitySchemes', 'providerKey', { type: 'http', scheme: 'bearer', description: 'Provider API key' });
+  registry.registerComponent('securitySchemes', 'operatorKey', {
+    type: 'http', scheme: 'bearer', description: 'Operator API key (`lease-engine operators create <name>`)',
+  });
   registry.registerComponent('securitySchemes', 'hostSignature', {
     type: 'apiKey',
     in: 'header',
@@ -76,6 +91,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registry.register('Problem', Problem);
   registry.register('InsufficientFundsProblem', InsufficientFundsProblem);
+  registry.register('LogLine', LogLineView);
 
   const leaseWrite = problemsFor(400, 401, 404, 409, 413, 415, 422);
   registry.registerPath({
@@ -116,11 +132,48 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
         description: 'The events, oldest first',
         content: {
           'application/json': { schema: z.array(LeaseEventView) },
-          'text/event-stream': { schema: z.string().openapi({ description: 'Server-sent events; each data line is a LeaseEvent' }) },
+          'text/event-stream': { schema: ServerSentEvent.openapi({ description: 'One server-sent event; `data` is a LeaseEvent as JSON' }) },
         },
       },
       ...problemsFor(400, 401, 404),
     },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/leases/{id}/logs',
+    summary: 'The lease’s container stdout and stderr, in order across ranks and failovers',
+    description:
+      'Each line says its rank and epoch; `seq` orders the lease’s lines and is the cursor. JSON: at most 1000 lines after `since`, '
+      + 'and `next` to pass as `since`. With `follow=true`: server-sent events, `log` (id = seq, data = a LogLine) for every line after '
+      + '`since` or Last-Event-ID (which wins), live as hosts report them, a comment every 15 s, and `end` once the lease has ended and '
+      + 'its last lines are in. Per rank the newest 10,000 lines / 2 MiB are kept, at most 256 KiB a minute is taken (the rest is '
+      + 'dropped and marked "[lease-engine: N lines dropped]"), and a lease’s logs are deleted 7 days after it ended.',
+    security: customer,
+    request: { params: LeaseIdParams, query: LeaseLogsQuery, headers: LogsLastEventIdHeader },
+    responses: {
+      200: {
+        description: 'The lines, oldest first',
+        content: {
+          'application/json': { schema: LeaseLogsPage },
+          'text/event-stream': { schema: ServerSentEvent.openapi({ description: 'One server-sent event; each `log` event’s data is a LogLine as JSON' }) },
+        },
+      },
+      ...problemsFor(400, 401, 404),
+    },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/wallet',
+    summary: 'The caller’s registered wallet and the allowance it approved for the escrow program, as the chain has it now',
+    security: customer,
+    request: { query: WalletQuery },
+    responses: { 200: json(WalletView, 'The wallet'), ...problemsFor(400, 401, 503) },
+  });
+  registry.registerPath({
+    method: 'post', path: '/v1/wallet',
+    summary: 'Register the wallet that funds the caller’s leases, proven by its signature of the registration line',
+    description: 'Leases opened from now on draw their deposits from this wallet’s allowance; open leases keep theirs.',
+    security: customer,
+    request: { body: body(RegisterWalletRequest) },
+    responses: { 200: json(WalletView, 'Registered'), ...problemsFor(400, 401, 413, 415, 422, 503) },
   });
   registry.registerPath({
     method: 'post', path: '/v1/estimates',
@@ -130,9 +183,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     responses: { 200: json(EstimateView, 'The estimate'), ...problemsFor(400, 401, 413, 415, 422) },
   });
   registry.registerPath({
-    method: 'post', path: '/v1/leases/{id}/extend', summary: 'Lengthen a lease', security: customer,
+    method: 'post', path: '/v1/leases/{id}/extend', summary: 'Lengthen a lease with a fixed duration (its next settlements fund the new end)', security: customer,
     request: { params: LeaseIdParams, body: body(ExtendLeaseRequest) },
-    responses: { 200: json(LeaseDetailView, 'Extended'), ...problemsFor(400, 401, 402, 404, 409, 413, 415, 422, 503) },
+    responses: { 200: json(LeaseDetailView, 'Extended'), ...problemsFor(400, 401, 404, 409, 413, 415, 422, 503) },
   });
   registry.registerPath({
     method: 'post', path: '/v1/leases/{id}/cancel', summary: 'Cancel a lease: stop, settle, refund', security: customer,
@@ -169,13 +222,42 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registry.registerPath({
     method: 'post', path: '/v1/hosts/{hostId}/reports',
-    summary: 'One batch per proof interval: container states and proof receipts, verified on arrival',
+    summary: 'One batch per proof interval: container states and proof receipts (verified on arrival), and container logs',
     description:
       'Keeps the host alive (silent past the heartbeat timeout: lost). Receipts continue the chain from the returned tips; '
       + 'a rejected receipt never moves a tip, and repeated rejections make the host unhealthy.',
     security: [{ hostSignature: [] }],
     request: { params: HostIdParams, headers: HostSignatureHeaders, body: body(HostReportRequest) },
-    responses: { 200: json(HostReportResponse, 'What was accepted, rejected (with reasons) and where each chain continues'), ...problemsFor(400, 401, 404, 413, 415, 429) },
+    responses: { 200: json(HostReportResponse, 'What was accepted, rejected (with reasons) and where each chain continues'), ...problemsFor(400, 401, 404, 413, 415, 422, 429) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/operator/fleet', summary: 'Operator: GPUs by tier and model, total, free now and leased', security: operator,
+    responses: { 200: json(z.array(FleetGroupView), 'The fleet'), ...problemsFor(401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/operator/hosts', summary: 'Operator: every host with its last report and its health', security: operator,
+    responses: { 200: json(z.array(OperatorHostView), 'Hosts'), ...problemsFor(401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/operator/providers', summary: 'Operator: every provider with its earnings', security: operator,
+    responses: { 200: json(z.array(OperatorProviderView), 'Providers'), ...problemsFor(401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/operator/network-health',
+    summary: 'Operator: the network’s money over time: compute sold against what providers were paid, fees and burn',
+    security: operator,
+    request: { query: NetworkHealthQuery },
+    responses: { 200: json(NetworkHealthView, 'Points, oldest first'), ...problemsFor(400, 401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/v1/operator/leases', summary: 'Operator: every customer’s leases, newest first, linked to the Temporal UI',
+    security: operator,
+    request: { query: OperatorLeasesQuery },
+    responses: { 200: json(z.array(OperatorLeaseView), 'Leases'), ...problemsFor(400, 401) },
+  });
+  registry.registerPath({
+    method: 'get', path: '/', summary: 'The web dashboard (its files are under /dashboard/)',
+    responses: { 200: { description: 'The dashboard page', content: { 'text/html': { schema: z.string() } } } },
   });
   registry.registerPath({
     method: 'get', path: '/healthz', summary: 'The API and its database answer',

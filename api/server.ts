@@ -12,14 +12,14 @@ import type { Config } from '../infra/config';
 import { loadConfig } from '../infra/config';
 import { createDb } from '../infra/db/connection';
 import { migrateToLatest } from '../infra/db/migrate';
-import { FileCustomerWallets } from '../infra/solana/customer-wallets';
 import { connectTemporal } from '../infra/temporal/connection';
 import { TemporalLeaseOrchestrator } from '../infra/temporal/lease-orchestrator';
 import { recordApiAlive } from '../infra/db/repositories/api-liveness.repo';
 import { createApp } from './app';
+import type { ContainerLogsWatch } from './container-logs-watch';
 import type { DesiredStateWatch } from './desired-state-watch';
 import type { LeaseEventsWatch } from './lease-events-watch';
-import { databaseUrlFromConfig, leaseTimingsFromConfig } from './deps';
+import { databaseUrlFromConfig, leaseTimingsFromConfig, temporalUiFromConfig } from './deps';
 
 export interface RunningApi {
   url: string;
@@ -43,11 +43,9 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
     orchestrator: new TemporalLeaseOrchestrator(temporal.client),
     timings: leaseTimingsFromConfig(config),
     logger,
-    // Balances are read over JSON-RPC, from the local chain node or a real cluster alike.
-    payments: {
-      connection: new Connection(config.solanaRpcUrl, 'confirmed'),
-      wallets: FileCustomerWallets.inDataDir(config.dataDir),
-    },
+    temporalUi: temporalUiFromConfig(config),
+    // Allowances are read over JSON-RPC, from the local chain node or a real cluster alike; the API holds no key.
+    payments: { connection: new Connection(config.solanaRpcUrl, 'confirmed') },
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -72,6 +70,7 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
       (app.locals.desiredStateWatch as DesiredStateWatch).close();
       // Event streams end; their clients resume from their Last-Event-ID on another API process.
       (app.locals.leaseEventsWatch as LeaseEventsWatch).close();
+      (app.locals.containerLogsWatch as ContainerLogsWatch).close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

@@ -1,11 +1,14 @@
 /** Database rows as the API shows them: ISO timestamps, prices as decimal token strings, camelCase. */
 import { formatTokenAmount } from '../domain/money';
+import { EVIDENCE_WINDOW_DAYS } from '../domain/reliability';
 import type { LeaseWithAssignments } from '../infra/db/repositories/leases.repo';
 import type { HostListing } from '../infra/db/repositories/hosts.repo';
 import type { OfferRow } from '../infra/db/repositories/offers.repo';
+import type { ProviderReliability } from '../infra/db/repositories/reliability.repo';
 import type { HostView } from './schemas/hosts.schemas';
 import type { LeaseView } from './schemas/leases.schemas';
 import type { OfferView } from './schemas/offers.schemas';
+import type { ReliabilityView } from './schemas/reliability.schemas';
 
 /** `unknown`: schema.ts types created_at as Generated<ColumnType>, which kysely selects as the wrapper type. */
 function iso(value: unknown): string {
@@ -70,4 +73,8 @@ export function toHostView({ host, providerName, gpus }: HostListing): HostView 
 
 export function toOfferView(offer: OfferRow): OfferView {
   return { ...offer, pricePerGpuHour: formatTokenAmount(offer.pricePerGpuHour) };
+}
+
+export function toReliabilityView({ evidence, ...score }: ProviderReliability): ReliabilityView {
+  return { ...score, windowDays: EVIDENCE_WINDOW_DAYS, evidence };
 }

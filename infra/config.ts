@@ -19,7 +19,28 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** The Temporal Web UI operators open (the dashboard links leases there). Unset: the dev server's, if we start it. */
+  TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_CLI: z.string().optional(),
+  /**
+   * `npm start`'s topology: `embedded` (PGlite, the Temporal dev server, one API, one control worker) or
+   * `cluster` (PostgreSQL and Temporal's real server on it, two API processes behind API_PORT, two control
+   * workers): README "Cluster topology".
+   */
+  LEASE_ENGINE_TOPOLOGY: z.enum(['embedded', 'cluster']).default('embedded'),
+  /** Cluster topology: the local PostgreSQL server (engine data and Temporal's persistence), data under DATA_DIR. */
+  CLUSTER_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(55433),
+  /** Cluster topology: Temporal's services in one process, or frontend, history, matching and worker apart. */
+  TEMPORAL_SERVER_SERVICES: z.enum(['one-process', 'separate']).default('one-process'),
+  /** Where scripts/cluster/install-temporal-server.sh put temporal-server, its schema tool and schemas. */
+  TEMPORAL_SERVER_HOME: z.string().optional(),
+  CLUSTER_API_PROCESSES: z.coerce.number().int().min(1).max(16).default(2),
+  CLUSTER_CONTROL_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+  /**
+   * Control workers load the lease workflows from this pre-built bundle (rebuilt there when the workflow
+   * sources changed); `inline` bundles in memory at every start (~10 s). Default: .build/workflows-bundle.js.
+   */
+  WORKFLOW_BUNDLE: z.string().optional(),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   /** Control workers serve Prometheus `GET /metrics` on this port when set; unset: no metrics server. */
@@ -32,6 +53,11 @@ const schema = z.object({
   PROOF_INTERVAL_SECONDS: seconds(5, 1, 60),
   /** Settlement period (DESIGN §2.4): 60 s by default, down to 5 s. */
   SETTLEMENT_PERIOD_SECONDS: seconds(60, 5, 3600),
+  /**
+   * The rolling deposit (DESIGN §2.2): a lease's escrow holds the current period plus this many more at its price
+   * cap, topped up from the customer's allowance with each settlement.
+   */
+  DEPOSIT_WINDOW_PERIODS: z.coerce.number().int().min(1).max(100).default(2),
   /** How long a lease waits for capacity before it fails. */
   QUEUE_TIMEOUT_SECONDS: seconds(30, 0, 86_400),
   /** Lease containers' network and Docker socket are each host agent's own options (workers/host-agent/options.ts). */
@@ -53,6 +79,8 @@ export type Config = z.infer<typeof schema> & {
   apiUrl: string;
   solanaRpcUrl: string;
   settlementAuthorityKeypair: string;
+  /** Null when Temporal is external and TEMPORAL_UI_URL is unset: nobody told us where its UI is. */
+  temporalUiUrl: string | null;
 };
 
 export class ConfigError extends Error {}
@@ -75,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(config.DATA_DIR),
     apiUrl: config.API_URL ?? `http://${config.API_HOST}:${config.API_PORT}`,
     solanaRpcUrl: config.SOLANA_RPC_URL ?? `http://127.0.0.1:${config.SOLANA_RPC_PORT}`,
+    temporalUiUrl: config.TEMPORAL_UI_URL ?? (config.TEMPORAL_ADDRESS === undefined ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : null),
     settlementAuthorityKeypair:
       config.SETTLEMENT_AUTHORITY_KEYPAIR ?? path.join(path.resolve(config.DATA_DIR), 'keys', 'settlement-authority.json'),
   };

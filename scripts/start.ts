@@ -3,6 +3,9 @@
  * DATABASE_URL is set, a Temporal dev server unless TEMPORAL_ADDRESS is set, the local chain node (with
  * the demo market on it) unless SOLANA_RPC_URL is set, the API, the control worker and a demo fleet of
  * host agents with simulated GPUs on the local Docker engine.
+ * LEASE_ENGINE_TOPOLOGY=cluster (`npm run start:cluster`): PostgreSQL and Temporal's real server on it in
+ * place of PGlite and the dev server, two API processes behind API_PORT and two control workers (README
+ * "Cluster topology").
  * Engine processes are restarted when they die; host agents are not. Ctrl-C stops everything.
  */
 import { mkdir } from 'node:fs/promises';
@@ -18,23 +21,31 @@ import { demoFilePath, writeDemoFile } from './launcher/demo-file';
 import { ensureDemoState } from './launcher/demo-state';
 import type { DemoWallet } from './launcher/demo-wallets';
 import { ensureDemoWallets } from './launcher/demo-wallets';
-import { apiProcess, controlWorkerProcess, hostAgentProcess } from './launcher/engine-processes';
+import type { ClusterPostgres } from './launcher/cluster';
+import { CLUSTER_POSTGRES_PROCESS, ENGINE_DATABASE, startClusterPostgres, startClusterTemporal } from './launcher/cluster';
+import { hostAgentProcess } from './launcher/engine-processes';
 import { assertPortFree } from './launcher/ports';
 import { waitForApi, waitForHostsOnline } from './launcher/readiness';
 import type { LauncherSolana } from './launcher/solana';
 import { solanaEnv, startSolana } from './launcher/solana';
 import { Supervisor } from './launcher/supervisor';
 import { startTemporal } from './launcher/temporal';
+import type { LauncherTemporal } from './launcher/temporal';
+import type { EngineProcesses } from './launcher/topology';
+import { assertClusterCanStart, startEngineProcesses } from './launcher/topology';
 
 const say = (text: string): void => console.log(`lease-engine | ${text}`);
 
-const ENGINE = ['api', 'control-worker'];
+// Replaced by the names the topology gives its engine processes once they start.
+let ENGINE = ['api', 'control-worker'];
 const HOSTS = DEMO_PROVIDERS.flatMap((provider) => provider.hosts.map((host) => host.hostId));
 
 async function checkPorts(config: Config): Promise<void> {
   await assertPortFree(config.API_HOST, config.API_PORT, 'API_PORT');
-  if (config.DATABASE_URL === undefined) await assertPortFree('127.0.0.1', config.PGLITE_PORT, 'PGLITE_PORT');
-  if (config.TEMPORAL_ADDRESS === undefined) {
+  const cluster = config.LEASE_ENGINE_TOPOLOGY === 'cluster';
+  if (cluster) await assertClusterCanStart(config);
+  if (config.DATABASE_URL === undefined && !cluster) await assertPortFree('127.0.0.1', config.PGLITE_PORT, 'PGLITE_PORT');
+  if (config.TEMPORAL_ADDRESS === undefined && !cluster) {
     await assertPortFree('127.0.0.1', config.TEMPORAL_PORT, 'TEMPORAL_PORT');
     await assertPortFree('127.0.0.1', config.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT');
   }
@@ -58,13 +69,18 @@ async function main(): Promise<void> {
   // Whatever ends this process (an uncaught error, a forced exit), its children end with it.
   process.on('exit', () => supervisor.killAllNow());
   let postgres: EmbeddedPostgres | undefined;
+  let clusterPostgres: ClusterPostgres | undefined;
+  let temporalProcesses = ['temporal'];
+  let engine: EngineProcesses | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       say('stopping');
       await supervisor.stop([...HOSTS, ...ENGINE]);
-      await supervisor.stop(['temporal', 'chain']);
+      await engine?.close();
+      await supervisor.stop([...temporalProcesses, 'chain']);
       await postgres?.close();
+      await supervisor.stop([CLUSTER_POSTGRES_PROCESS]);
     })());
   // `on`, not `once`: a terminal's Ctrl-C reaches us twice (directly and relayed by npm/tsx), and a second
   // signal must not kill the launcher halfway through the ordered stop.
@@ -76,7 +92,11 @@ async function main(): Promise<void> {
 
   try {
     let databaseUrl = config.DATABASE_URL;
-    if (databaseUrl === undefined) {
+    if (databaseUrl === undefined && config.LEASE_ENGINE_TOPOLOGY === 'cluster') {
+      clusterPostgres = await startClusterPostgres(config, supervisor);
+      databaseUrl = clusterPostgres.url(ENGINE_DATABASE);
+      say(`PostgreSQL on ${databaseUrl}, data in ${config.dataDir}/cluster/postgresql`);
+    } else if (databaseUrl === undefined) {
       postgres = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.PGLITE_PORT });
       databaseUrl = postgres.url;
       say(`embedded PostgreSQL (PGlite) on ${databaseUrl}, data in ${config.dataDir}/pglite`);
@@ -90,14 +110,21 @@ async function main(): Promise<void> {
         await migrateToLatest(db);
         const demoState = await ensureDemoState(db, config.dataDir);
         const customerIds = DEMO_CUSTOMERS.map(({ key }) => demoState.customers[key]?.id ?? '');
-        const demoWallets = solana.bootstrap ? await ensureDemoWallets(db, config.dataDir, customerIds, solana.bootstrap) : [];
+        const demoWallets = solana.bootstrap ? await ensureDemoWallets(db, customerIds, solana.bootstrap) : [];
         return { state: demoState, wallets: demoWallets };
       } finally {
         await db.destroy();
       }
     })();
 
-    const temporal = await startTemporal(config, supervisor);
+    const temporal: LauncherTemporal =
+      clusterPostgres && config.TEMPORAL_ADDRESS === undefined
+        ? await startClusterTemporal(config, supervisor, clusterPostgres).then(({ address, processes }) => {
+            temporalProcesses = processes;
+            say(`Temporal server on PostgreSQL: ${processes.join(', ')}`);
+            return { address, uiUrl: null };
+          })
+        : await startTemporal(config, supervisor);
     say(`Temporal at ${temporal.address}`);
 
     const env: NodeJS.ProcessEnv = {
@@ -106,10 +133,13 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       API_URL: config.apiUrl,
+      // The API links each lease to its workflow there (the dashboard's operator view).
+      ...(temporal.uiUrl ? { TEMPORAL_UI_URL: temporal.uiUrl } : {}),
       ...solanaEnv(solana),
     };
-    supervisor.start(apiProcess(env));
-    supervisor.start(controlWorkerProcess(env));
+    engine = await startEngineProcesses(config, supervisor, env);
+    ENGINE = [...engine.api, ...engine.controlWorkers];
+    if (config.LEASE_ENGINE_TOPOLOGY === 'cluster') say(`${engine.api.join(', ')} behind ${config.apiUrl}; ${engine.controlWorkers.join(', ')}`);
     // Restarted, but crash-looping during start-up means a setting or a bug, not bad luck: say so.
     const crashLooping = () => ENGINE.find((name) => supervisor.restarts(name) >= 3);
     await waitForApi(config.apiUrl, { deadProcess: crashLooping });
@@ -133,11 +163,13 @@ async function main(): Promise<void> {
 
     demo = {
       apiUrl: config.apiUrl,
+      dashboardUrl: `${config.apiUrl}/`,
       temporalUiUrl: temporal.uiUrl,
       heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
       queueTimeoutSeconds: config.QUEUE_TIMEOUT_SECONDS,
       demoImage: config.DEMO_IMAGE,
       customers: DEMO_CUSTOMERS.map(({ key }) => state.customers[key]).flatMap((c) => (c ? [c] : [])),
+      operator: state.operator ?? null,
       hosts: DEMO_PROVIDERS.flatMap((provider) =>
         provider.hosts.map((host) => ({
           hostId: host.hostId,
@@ -164,12 +196,19 @@ function withPids(demo: DemoFile, supervisor: Supervisor): DemoFile {
     ...demo,
     hosts: demo.hosts.map((host) => ({ ...host, pid: supervisor.pid(host.hostId) ?? null })),
     processes: {
-      temporal: supervisor.pid('temporal') ?? null,
-      api: supervisor.pid('api') ?? null,
-      controlWorker: supervisor.pid('control-worker') ?? null,
+      temporal: firstPid(supervisor, 'temporal'),
+      api: firstPid(supervisor, 'api'),
+      controlWorker: firstPid(supervisor, 'control-worker'),
       chain: supervisor.pid('chain') ?? null,
     },
+    supervised: Object.fromEntries(Object.entries(supervisor.pids()).map(([name, pid]) => [name, pid ?? null])),
   };
+}
+
+/** The pid of `role`, or of its first live instance (`api-1`, `temporal-frontend`) in the cluster topology. */
+function firstPid(supervisor: Supervisor, role: string): number | null {
+  const live = Object.entries(supervisor.pids()).find(([name, pid]) => (name === role || name.startsWith(`${role}-`)) && pid !== undefined);
+  return live?.[1] ?? null;
 }
 
 function demoSolana({ rpcUrl, wsUrl, bootstrap }: LauncherSolana, customers: DemoWallet[]): DemoSolana | null {
@@ -183,12 +222,14 @@ function printBanner(demo: DemoFile, config: Config): void {
     '',
     'lease-engine is running.',
     `  API:          ${demo.apiUrl}   (OpenAPI: ${demo.apiUrl}/openapi.json)`,
-    `  Temporal UI:  ${demo.temporalUiUrl ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}`,
+    `  Dashboard:    ${demo.dashboardUrl}   (sign in with a customer or the operator key below)`,
+    `  Temporal UI:  ${demo.temporalUiUrl ?? `(none: ${config.TEMPORAL_ADDRESS === undefined ? `Temporal's server on PostgreSQL at 127.0.0.1:${config.TEMPORAL_PORT}` : `external Temporal at ${config.TEMPORAL_ADDRESS}`})`}`,
     `  Solana RPC:   ${config.solanaRpcUrl}   ${demo.solana ? `(local chain node; mint ${demo.solana.mint})` : '(external cluster)'}`,
     ...demo.customers.map((customer) => {
       const wallet = demo.solana?.customers.find((entry) => entry.customerId === customer.id)?.wallet;
       return `  Customer ${customer.name.padEnd(14)} API key: ${customer.apiKey}${wallet ? `   wallet: ${wallet}` : ''}`;
     }),
+    ...(demo.operator ? [`  Operator ${demo.operator.name.padEnd(14)} API key: ${demo.operator.apiKey}`] : []),
     `  Hosts:        ${demo.hosts.map((host) => `${host.hostId} (tier ${host.tier})`).join(', ')}`,
     `  Demo image:   ${demo.demoImage}`,
     `  Details:      ${demoFilePath(config.dataDir)}`,

@@ -26,7 +26,7 @@ import { control } from './activity-stubs';
 import { now } from './clock';
 import { fundsRunningLow } from '../domain/rolling-deposit';
 import type { EscrowFunding } from '../activities/contracts';
-import { endsAt, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
+import { endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
 import type { LeaseState } from './lease-state';
 import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';

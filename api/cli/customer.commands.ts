@@ -14,13 +14,14 @@ import type { CliIo, GlobalOptions } from './context';
 import { clientOf, print, table } from './context';
 import { leaseCost } from './cost';
 import { EXIT } from './errors';
+import { registerLogsCommand } from './logs.commands';
 
 interface RequestOptions {
   gpuModel: string;
   gpus: number;
   minTier: number;
   maxPrice: string;
-  duration: number;
+  duration?: number;
   image?: string;
   env?: Record<string, string>;
 }
@@ -32,7 +33,8 @@ function requestOptions(command: Command, imageRequired: boolean): Command {
     .option('--gpus <n>', 'number of GPUs', integer('--gpus', 1, 64), 1)
     .option('--min-tier <tier>', 'worst acceptable provider tier: 1 (best), 2 or 3', tier, 3)
     .requiredOption('--max-price <amount>', 'price cap per GPU-hour, e.g. 3.50', amount)
-    .requiredOption('--duration <seconds>', 'lease duration in seconds (60 to 2592000)', integer('--duration', 60, 2_592_000))
+    .option('--duration <seconds>', 'a fixed duration in seconds (60 to 2592000); leave out to run until cancelled or until the allowance runs out',
+      integer('--duration', 60, 2_592_000))
     .addOption(
       imageRequired
         ? new Option('--image <image>', 'container image every GPU runs').makeOptionMandatory()
@@ -47,7 +49,7 @@ function leaseRequest(options: RequestOptions, command: string[] = []) {
     gpuCount: options.gpus,
     minTier: options.minTier,
     maxPricePerGpuHour: options.maxPrice,
-    durationSeconds: options.duration,
+    ...(options.duration !== undefined ? { durationSeconds: options.duration } : {}),
     // An estimate does not depend on the image; the request schema still wants one.
     image: options.image ?? 'estimate',
     ...(command.length > 0 ? { command } : {}),
@@ -65,7 +67,7 @@ function leaseDetail(lease: LeaseDetailView): string {
   const lines = [
     `lease     ${lease.id}`,
     `status    ${lease.status}${lease.endReason ? ` (${lease.endReason})` : ''}`,
-    `request   ${lease.gpuCount} × ${lease.gpuModel}, tier ${lease.minTier} or better, at most ${lease.maxPricePerGpuHour} per GPU-hour, ${lease.durationSeconds} s`,
+    `request   ${lease.gpuCount} × ${lease.gpuModel}, tier ${lease.minTier} or better, at most ${lease.maxPricePerGpuHour} per GPU-hour, ${lease.durationSeconds === null ? 'until cancelled' : `${lease.durationSeconds} s`}`,
     `image     ${lease.image}`,
     `started   ${lease.startedAt ?? '-'}   ends ${lease.endsAt ?? '-'}   ended ${lease.endedAt ?? '-'}`,
     `failovers ${lease.failoverCount}`,
@@ -85,10 +87,10 @@ function leaseDetail(lease: LeaseDetailView): string {
 
 function estimateText(e: EstimateView): string {
   const lines = [
-    `${e.gpuCount} × ${e.gpuModel}, tier ${e.minTier} or better, at most ${e.maxPricePerGpuHour} per GPU-hour, ${e.durationSeconds} s`,
-    `deposit locked   ${e.deposit}`,
+    `${e.gpuCount} × ${e.gpuModel}, tier ${e.minTier} or better, at most ${e.maxPricePerGpuHour} per GPU-hour, ${e.durationSeconds === null ? 'until cancelled' : `${e.durationSeconds} s`}`,
+    `deposit locked   ${e.deposit} (rolling: topped up from your allowance each period)`,
     e.placeableNow
-      ? `placeable now    yes, at ${e.pricesPerGpuHour.join(' + ')} = ${e.costPerHour} per hour (${e.costForDuration} for the whole duration)`
+      ? `placeable now    yes, at ${e.pricesPerGpuHour.join(' + ')} = ${e.costPerHour} per hour${e.costForDuration === null ? '' : ` (${e.costForDuration} for the whole duration)`}`
       : `placeable now    no: ${e.shortage}`,
   ];
   if (e.offers.length > 0) lines.push('', table(['TIER', 'PRICE/GPU-H', 'VRAM GB', 'FREE'], e.offers.map((o) => [o.tier, o.pricePerGpuHour, o.vramGb, o.available])));
@@ -224,5 +226,7 @@ export function registerCustomerCommands(program: Command, io: CliIo, setExitCod
     .action(async (id: string, _opts: object, command: Command) => {
       setExitCode(await followLease(globals(command), io, id));
     });
+
+  registerLogsCommand(lease, io, setExitCode);
 }
 

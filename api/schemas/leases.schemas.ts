@@ -16,16 +16,26 @@ const EnvName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a letter or _ followed by letters, digits or _')
   .refine((name) => !name.startsWith('LEASE_'), 'LEASE_* variables are set by the engine');
 
+/**
+ * EnvName's rules for the OpenAPI document, which zod-to-openapi does not derive from a record's key
+ * schema; JSON Schema's `propertyNames` is missing from its metadata type, hence the widening.
+ */
+const ENV_NAMES_DOCUMENTED: Record<string, unknown> = {
+  propertyNames: { type: 'string', maxLength: 128, pattern: '^(?!LEASE_)[A-Za-z_][A-Za-z0-9_]*$' },
+};
+
 export const LeaseRequest = z
   .strictObject({
     gpuModel: z.string().min(1).max(64).openapi({ example: 'H100' }),
     gpuCount: z.int().min(1).max(MAX_GPUS_PER_LEASE),
     minTier: z.int().min(1).max(3).openapi({ description: 'Worst acceptable tier: 1 is best; tier k accepts k or better' }),
     maxPricePerGpuHour: TokenAmount,
-    durationSeconds: z.int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS),
+    durationSeconds: z.int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS).optional().openapi({
+      description: 'A fixed duration; leave it out for a lease that runs until cancelled or until the allowance runs out',
+    }),
     image: z.string().min(1).max(255).regex(/^\S*$/, 'must not contain whitespace').openapi({ example: 'lease-engine/busybox:local' }),
     command: z.array(z.string().max(4096)).max(256).optional().openapi({ example: ['sleep', '3600'] }),
-    env: z.record(EnvName, z.string().max(8192)).optional(),
+    env: z.record(EnvName, z.string().max(8192)).optional().openapi({ maxProperties: 128, ...ENV_NAMES_DOCUMENTED }),
   })
   .refine((request) => Object.keys(request.env ?? {}).length <= 128, { path: ['env'], message: 'at most 128 variables' })
   .openapi('LeaseRequest');
@@ -61,7 +71,7 @@ export const LeaseView = z
     gpuCount: z.int(),
     minTier: z.int(),
     maxPricePerGpuHour: z.string(),
-    durationSeconds: z.int(),
+    durationSeconds: z.int().nullable().openapi({ description: 'null: open-ended' }),
     image: z.string(),
     createdAt: z.iso.datetime(),
     startedAt: Timestamp,

@@ -6,6 +6,7 @@
  */
 import { z } from '../zod';
 import { Problem } from './common.schemas';
+import { ReliabilityView } from './reliability.schemas';
 
 const Amount = z.string().regex(/^\d+(\.\d{1,6})?$/).openapi({ description: 'Payment token, exact decimal (6 decimals at most)', example: '12.5' });
 const Base58 = z.string().openapi({ description: 'Solana address, base58' });
@@ -16,12 +17,16 @@ export const EscrowView = z
       description: 'The Lease account (PDA ["lease", lease id as 16 bytes] of lease_escrow): where `reclaim` is called',
     }),
     status: z.enum(['open', 'closed', 'reclaimed']),
-    deposited: Amount,
+    deposited: Amount.openapi({ description: 'Everything drawn from the allowance so far: the opening deposit and every top-up' }),
     paidToProviders: Amount,
     fees: Amount.openapi({ description: 'The treasury’s share of the fees (the burned share is `burned`)' }),
     burned: Amount,
     refunded: Amount,
     lastPeriod: z.int().openapi({ description: 'Last settled period, 0 before the first settlement' }),
+    fundedSeconds: z.int().openapi({
+      description: 'Seconds of the lease the rolling deposit has bought so far: the current period and the next K at the price cap, '
+        + 'topped up from the allowance with each settlement',
+    }),
   })
   .openapi('Escrow', { description: 'paidToProviders + fees + burned + refunded = deposited once the lease is closed' });
 export type EscrowView = z.infer<typeof EscrowView>;
@@ -45,6 +50,7 @@ export const SettlementView = z
     signature: z.string().openapi({ description: 'The confirmed transaction' }),
     receiptsDigest: z.string().openapi({ description: 'Hex digest of the period’s proof receipts, stored on-chain' }),
     gross: Amount,
+    topUp: Amount.openapi({ description: 'The rolling deposit’s top-up drawn from the allowance in the same transaction' }),
     fee: Amount.openapi({ description: 'To the treasury' }),
     burned: Amount,
     refunded: Amount.openapi({ description: 'To the customer (a close only)' }),
@@ -65,6 +71,7 @@ export const ProviderView = z
       seconds: z.int().openapi({ description: 'GPU-seconds paid' }),
       settlements: z.int().openapi({ description: 'Confirmed settlements that paid it' }),
     }),
+    reliability: ReliabilityView,
   })
   .openapi('Provider');
 export type ProviderView = z.infer<typeof ProviderView>;

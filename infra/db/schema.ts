@@ -19,6 +19,17 @@ export interface CustomerTable {
   api_key_hash: string;
   /** base58 Solana wallet that funds the customer's escrows; null until it has one. */
   wallet_address: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the customer last proved, by signing, that the wallet is its own (POST /v1/wallet). */
+  wallet_registered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: CreatedAt;
+}
+
+/** Operators: run the engine and read the whole fleet and market (/v1/operator/*, the dashboard). */
+export interface OperatorTable {
+  id: string;
+  name: string;
+  /** sha256 hex of the operator key; the key itself is shown once and never stored. */
+  api_key_hash: string;
   created_at: CreatedAt;
 }
 
@@ -79,7 +90,8 @@ export interface LeaseTable {
   gpu_count: number;
   min_tier: number;
   max_price_per_gpu_hour: BaseUnits;
-  duration_seconds: number;
+  /** Null: the lease runs until cancelled, or until its allowance can no longer fund it. */
+  duration_seconds: number | null;
   image: string;
   command: Json<string[] | null> | null;
   env: Json<Record<string, string> | null> | null;
@@ -137,6 +149,8 @@ export interface AssignmentTable {
   payable_ms: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
   /** Reports in a row with a rejected receipt; reset by an accepted one. */
   rejected_streak: Generated<number>;
+  /** Receipts refused on arrival, all told (never reset): evidence for the provider's reliability score. */
+  rejected_receipts: Generated<number>;
   /** Why the fleet monitor told the lease workflow to replace or end this assignment, and when it last did. */
   fault: string | null;
   fault_signalled_at: Timestamp | null;
@@ -197,7 +211,10 @@ export interface EscrowTable {
   /** Base units; the Lease account's `deposited` (top-ups included) once known. */
   deposited: BaseUnits;
   max_rate_per_second: BaseUnits;
+  /** The seconds the deposit has bought, as the Lease account counts them (its end is start + this). */
   duration_seconds: BaseUnits;
+  /** Lease.window_seconds: how far past the chain's clock the deposit may reach. */
+  window_seconds: ColumnType<string, string | bigint | number | undefined, string | bigint | number>;
   status: EscrowStatus;
   /** Written before open_lease is sent. */
   open_signature: string;
@@ -227,6 +244,10 @@ export interface SettlementTable {
   fee: BaseUnits;
   burned: BaseUnits;
   refunded: ColumnType<string, string | bigint | undefined, string | bigint>;
+  /** The rolling deposit's top-up in the same transaction, drawn from the customer's allowance (0 for none). */
+  top_up: ColumnType<string, string | bigint | undefined, string | bigint>;
+  /** The seconds that top-up bought (added to the escrow's duration_seconds). */
+  top_up_seconds: ColumnType<string, string | bigint | number | undefined, string | bigint | number>;
   created_at: CreatedAt;
   confirmed_at: Timestamp | null;
 }
@@ -244,23 +265,9 @@ export interface SettlementPayoutTable {
   burn: BaseUnits;
 }
 
-export interface EscrowTopUpTable {
-  lease_id: string;
-  top_up_id: string;
-  amount: BaseUnits;
-  extend_seconds: BaseUnits;
-  deposited_after: BaseUnits;
-  duration_after: BaseUnits;
-  status: WriteAheadStatus;
-  signature: string;
-  transaction: string;
-  last_valid_block_height: ColumnType<string, string | bigint | number, string | bigint | number>;
-  created_at: CreatedAt;
-  confirmed_at: Timestamp | null;
-}
-
 export interface Database {
   customers: CustomerTable;
+  operators: OperatorTable;
   providers: ProviderTable;
   hosts: HostTable;
   gpus: GpuTable;
@@ -270,10 +277,11 @@ export interface Database {
   escrows: EscrowTable;
   settlements: SettlementTable;
   settlement_payouts: SettlementPayoutTable;
-  escrow_top_ups: EscrowTopUpTable;
   host_events: HostEventTable;
   api_liveness: ApiLivenessTable;
   lease_events: LeaseEventTable;
+  container_logs: ContainerLogTable;
+  container_log_meters: ContainerLogMeterTable;
 }
 
 /** What happened to a lease (GET /v1/leases/:id/events); written where each change is made. */
@@ -290,6 +298,35 @@ export interface LeaseEventTable {
   detail: Json<Record<string, unknown>>;
 }
 
+/** A line a lease's container wrote (GET /v1/leases/:id/logs), or the engine's marker of dropped lines. */
+export interface ContainerLogTable {
+  lease_id: string;
+  /** The lease's lines in commit order, from 1, across ranks and failovers. */
+  seq: ColumnType<string, string | number | bigint, never>;
+  assignment_id: string;
+  rank: number;
+  epoch: number;
+  /** 'stdout' or 'stderr'. */
+  stream: string;
+  /** When the container wrote it (host clock). */
+  at: Timestamp;
+  text: string;
+  /** UTF-8 length of text: what the retention and rate bounds count. */
+  bytes: number;
+}
+
+/** Per assignment: its log rate window and what it keeps, so bounds hold without scanning its lines. */
+export interface ContainerLogMeterTable {
+  assignment_id: string;
+  lease_id: string;
+  window_started_at: Timestamp;
+  window_bytes: Generated<number>;
+  /** Lines dropped (by the rate bound or the host) not yet marked in the log. */
+  dropped_pending: Generated<number>;
+  kept_lines: Generated<number>;
+  kept_bytes: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
+}
+
 /** One row per API process, refreshed every second while it serves. */
 export interface ApiLivenessTable {
   instance: string;
@@ -298,6 +335,7 @@ export interface ApiLivenessTable {
 }
 
 export type Customer = Selectable<CustomerTable>;
+export type Operator = Selectable<OperatorTable>;
 export type Provider = Selectable<ProviderTable>;
 export type Host = Selectable<HostTable>;
 export type Gpu = Selectable<GpuTable>;
@@ -310,5 +348,4 @@ export type ProofReceiptRow = Selectable<ProofReceiptTable>;
 export type Escrow = Selectable<EscrowTable>;
 export type Settlement = Selectable<SettlementTable>;
 export type SettlementPayout = Selectable<SettlementPayoutTable>;
-export type EscrowTopUp = Selectable<EscrowTopUpTable>;
 export type LeaseEventRow = Selectable<LeaseEventTable>;

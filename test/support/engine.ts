@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { Connection } from '@solana/web3.js';
+import { Connection, PublicKey } from '@solana/web3.js';
 import { CONTROL_TASK_QUEUE } from '../../activities/contracts';
 import { startApiServer } from '../../api/server';
 import type { SolanaBootstrap } from '../../infra/solana/bootstrap';
 import { bootstrapSolana } from '../../infra/solana/bootstrap';
 import { startChainNode } from '../../infra/solana/chain-node/chain-node';
 import { readKeypair } from '../../infra/solana/chain-node/keypair-file';
-import { FileCustomerWallets } from '../../infra/solana/customer-wallets';
+import { approveAllowance, signWalletRegistration } from '../../infra/solana/customer-allowance';
 import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
 import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../infra/config';
@@ -29,9 +29,11 @@ import { createProvider } from '../../infra/db/repositories/providers.repo';
 import type { FleetMonitor } from '../../workers/control/fleet-monitor';
 import { startFleetMonitor } from '../../workers/control/fleet-monitor';
 import { createControlWorker } from '../../workers/control/worker';
+import type { ControlMetrics } from '../../workers/control/metrics';
+import { createControlMetrics } from '../../workers/control/metrics';
 import type { FreshDatabase } from './postgres';
 import { freePort, freshDatabase } from './postgres';
-import { leaseWorkflowBundle, startTemporal } from './temporal';
+import { connectTemporalServer, leaseWorkflowBundle, startTemporal } from './temporal';
 
 export const DEMO_IMAGE = 'lease-engine/busybox:local';
 export const SLEEP_FOREVER = ['sh', '-c', 'while true; do sleep 1; done'];
@@ -55,8 +57,19 @@ export interface EngineOptions {
   suggestContinueAsNewAfterEvents?: number;
   /** Where the control worker runs: in this process (default) or as its own process that a test can kill. */
   controlWorker?: 'in-process' | 'process';
+  /** More environment for the API (and the control worker), e.g. TEMPORAL_UI_URL. */
+  apiEnv?: Record<string, string>;
   /** More environment for the control worker process (e.g. LEASE_ENGINE_FAILPOINTS); `'process'` only. */
   controlWorkerEnv?: Record<string, string>;
+  /**
+   * A Temporal frontend that already runs (Temporal's server on PostgreSQL: the cluster topology), its
+   * namespace and the lease search attributes registered; a dev server is started when absent.
+   */
+  temporalAddress?: string;
+  /** Base units each customer approves for the escrow program (default 1,000 tokens); null: no approval. */
+  customerAllowance?: bigint | null;
+  /** K of the rolling deposit (DEPOSIT_WINDOW_PERIODS); default the engine's. */
+  depositWindowPeriods?: number;
 }
 
 export interface TestEngine {
@@ -68,6 +81,8 @@ export interface TestEngine {
   customers: { id: string; apiKey: string }[];
   providers: Map<string, { id: string; tier: number }>;
   hostProcesses: Map<string, ChildProcess>;
+  /** The in-process control worker's and fleet monitor's `/metrics` registry (undefined with `controlWorker: 'process'`). */
+  controlMetrics: ControlMetrics | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON answers field by field
   request(method: string, url: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: any }>;
   killHost(hostId: string): void;
@@ -80,17 +95,30 @@ export interface TestEngine {
    * `controlWorkerEnv`; resolves once it polls the control task queue (`'process'` only).
    */
   restartControlWorker(env?: Record<string, string>): Promise<ChildProcess>;
+  /** Moves the chain's clock ahead of the wall clock (e.g. past a lease's reclaim date); the engine's stays. */
+  advanceChainClock(ms: number): void;
   stop(): Promise<void>;
 }
 
 const ROOT = path.resolve(__dirname, '../..');
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON answers field by field
+async function httpJson(base: string, method: string, url: string, body: unknown, apiKey: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${base}${url}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
 export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   const database = await freshDatabase();
-  const temporal = await startTemporal({ suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents });
+  const temporal =
+    options.temporalAddress === undefined
+      ? await startTemporal({ suggestContinueAsNewAfterEvents: options.suggestContinueAsNewAfterEvents })
+      : await connectTemporalServer(options.temporalAddress);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lease-engine-test-'));
   // The chain: the local node (LiteSVM behind JSON-RPC) with the program, mint, treasury and funded wallets.
-  const chain = await startChainNode({ port: 0, dataDir });
+  let chainClockOffsetMs = 0;
+  const chain = await startChainNode({ port: 0, dataDir, nowMs: () => Date.now() + chainClockOffsetMs });
   const solana = await bootstrapSolana({ rpcUrl: chain.rpcUrl, wsUrl: chain.wsUrl, dataDir, customerCount: 2 });
   const env = {
     DATABASE_URL: database.url,
@@ -104,14 +132,19 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     QUEUE_TIMEOUT_SECONDS: String(options.queueTimeoutSeconds ?? 5),
     SOLANA_RPC_URL: chain.rpcUrl,
     DEMO_PAYOUT_ACCOUNTS: 'true',
+    ...(options.depositWindowPeriods !== undefined ? { DEPOSIT_WINDOW_PERIODS: String(options.depositWindowPeriods) } : {}),
+    ...options.apiEnv,
   };
   const config = loadConfig(env);
   const api: RunningApi = await startApiServer(config);
   let inProcess: { worker: Worker; run: Promise<void> } | undefined;
   let controlProcess: ChildProcess | undefined;
   let monitor: FleetMonitor | undefined;
+  let controlMetrics: ControlMetrics | undefined;
   if (options.controlWorker !== 'process') {
+    controlMetrics = createControlMetrics({ processMetrics: false });
     const worker: Worker = await createControlWorker({
+      metrics: controlMetrics,
       connection: temporal.nativeConnection,
       namespace: temporal.namespace ?? 'default',
       db: database.db,
@@ -119,11 +152,13 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       workflowBundle: await leaseWorkflowBundle(),
     });
     inProcess = { worker, run: worker.run() };
-    monitor = startFleetMonitor({ db: database.db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, tickMs: 100 });
+    monitor = startFleetMonitor({ db: database.db, client: temporal.client, heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS, tickMs: 100,
+      metrics: controlMetrics });
   }
   const controlEnv = { ...env, TEMPORAL_NAMESPACE: temporal.namespace ?? 'default' };
   const startControlProcess = async (extra: Record<string, string>): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers/control/main.ts')], {
+    // The launcher's entry: the worker compiled ahead when current, the TypeScript through tsx otherwise.
+    const child = spawn(process.execPath, [path.join(ROOT, 'workers/control/start.cjs')], {
       cwd: ROOT, env: { ...process.env, ...controlEnv, ...extra }, stdio: ['ignore', 'inherit', 'inherit'],
     });
     controlProcess = child;
@@ -147,10 +182,17 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   }
 
   const customers = [await createCustomer(database.db, 'alice'), await createCustomer(database.db, 'bob')];
-  const wallets = FileCustomerWallets.inDataDir(dataDir);
+  // Each customer acts as a real one would, with its own key (which no engine process reads): it approves an
+  // allowance for the escrow program and registers its wallet through the API.
+  const customerConnection = new Connection(chain.rpcUrl, 'confirmed');
   for (const [i, customer] of customers.entries()) {
-    const wallet = await wallets.adopt(customer.id, readKeypair(solana.customers[i]!.keypairPath));
-    await database.db.updateTable('customers').set({ wallet_address: wallet.publicKey.toBase58() }).where('id', '=', customer.id).execute();
+    const owner = readKeypair(solana.customers[i]!.keypairPath);
+    if (options.customerAllowance !== null) {
+      await approveAllowance(customerConnection, owner, { mint: new PublicKey(solana.mint), decimals: solana.decimals,
+        amount: options.customerAllowance ?? 1_000_000_000n });
+    }
+    const registered = await httpJson(api.url, 'POST', '/v1/wallet', signWalletRegistration(owner, customer.id), customer.apiKey);
+    if (registered.status !== 200) throw new Error(`wallet registration of ${customer.id} answered ${registered.status}: ${JSON.stringify(registered.body)}`);
   }
   const providers = new Map<string, { id: string; tier: number; apiKey: string }>();
   for (const plan of options.hosts) {
@@ -204,10 +246,14 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     customers,
     providers,
     hostProcesses,
+    controlMetrics,
     request,
     killHost: (hostId) => hostProcesses.get(hostId)?.kill('SIGKILL'),
     controlWorkerProcess: () => controlProcess,
     killControlWorker,
+    advanceChainClock: (ms: number) => {
+      chainClockOffsetMs += ms;
+    },
     restartControlWorker: async (extra = {}) => {
       await killControlWorker();
       return startControlProcess(extra);
