@@ -2,6 +2,7 @@
  * Every failure leaves the API as `application/problem+json` (RFC 9457) through the one error
  * middleware at the end of the app: routes throw, this file decides the status and the words.
  */
+import { isDatabaseUnavailable } from '../infra/db/connection';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -105,6 +106,7 @@ export function toProblem(err: unknown): HttpProblem | undefined {
   }
   if (err instanceof LeaseNotRunningError) return problems.conflict(err.message);
   if (err instanceof HostConflictError) return problems.conflict(err.message);
+  if (isDatabaseUnavailable(err)) return problems.unavailable('the database does not answer; retry later (a request with an Idempotency-Key is safe to repeat)');
   if (typeof err === 'object' && err !== null) return fromBodyParser(err);
   return undefined;
 }
