@@ -176,7 +176,8 @@ function createForm(onCreated) {
     field('maxPricePerGpuHour', 'Max price per GPU-hour', h('input', { id: 'maxPricePerGpuHour', name: 'maxPricePerGpuHour',
       inputmode: 'decimal', value: '5', required: true, pattern: '\\d+(\\.\\d{1,6})?' })),
     field('durationSeconds', 'Duration (seconds)', h('input', { id: 'durationSeconds', name: 'durationSeconds', type: 'number',
-      min: 60, value: 600, required: true })),
+      min: 60, value: 600, 'aria-describedby': 'durationSeconds-help' }),
+    'Leave empty to run until you cancel or your allowance runs out.'),
     field('image', 'Container image', h('input', { id: 'image', name: 'image', value: 'lease-engine/busybox:local', required: true })),
     field('command', 'Command (run with sh -c)', h('input', { id: 'command', name: 'command',
       value: 'while true; do echo "rank $LEASE_RANK epoch $LEASE_EPOCH alive"; sleep 1; done', 'aria-describedby': 'command-help' }),
@@ -194,7 +195,7 @@ function createForm(onCreated) {
       gpuCount: Number(data.get('gpuCount')),
       minTier: Number(data.get('minTier')),
       maxPricePerGpuHour: String(data.get('maxPricePerGpuHour')).trim(),
-      durationSeconds: Number(data.get('durationSeconds')),
+      ...(String(data.get('durationSeconds') ?? '').trim() ? { durationSeconds: Number(data.get('durationSeconds')) } : {}),
       image: String(data.get('image')).trim(),
       ...(command ? { command: ['sh', '-c', command] } : {}),
     };
@@ -221,8 +222,9 @@ function summary(lease) {
     row('GPUs', `${lease.gpuCount} × ${lease.gpuModel}, tier ${lease.minTier} or better, at most ${lease.maxPricePerGpuHour} per GPU-hour`),
     row('Image', lease.image),
     row('Started', time(lease.startedAt)),
-    row('Ends', time(lease.endedAt ?? lease.endsAt)),
+    row('Ends', lease.endedAt || lease.endsAt ? time(lease.endedAt ?? lease.endsAt) : 'when cancelled or when the allowance runs out'),
     row('Escrow', lease.escrow ? h('code', { title: 'The Lease account on-chain' }, lease.escrow.address) : 'not opened yet'),
+    ...(lease.escrow ? [row('Funded', `${lease.escrow.fundedSeconds} s drawn from your allowance so far (${lease.escrow.deposited} deposited)`)] : []),
   );
 }
 
@@ -280,7 +282,8 @@ const describe = (event) => {
     case 'running': return `Rank ${d.rank} running, epoch ${d.epoch}`;
     case 'ended': return `Rank ${d.rank} epoch ${d.epoch} ended: ${d.reason}`;
     case 'escrow': return `Escrow opened on-chain: ${d.deposited} deposited`;
-    case 'settlement': return `Period ${d.period} settled (${d.kind}): ${d.gross} paid`;
+    case 'settlement': return `Period ${d.period} settled (${d.kind}): ${d.gross} paid${d.topUp && d.topUp !== '0' ? `, deposit topped up by ${d.topUp}` : ''}`;
+    case 'warning': return `Warning: ${d.message}`;
     default: return `${event.kind}`;
   }
 };
