@@ -3,9 +3,12 @@
  * reported with the option's name (main exits 2).
  */
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { httpUrl, integer, rule, seconds, UsageError } from '../command-line';
 import type { SimulatedGpuSpec } from '../host-agent/simulated-gpu';
 import { parseSimulatedGpuSpec } from '../host-agent/simulated-gpu';
+
+export { UsageError };
 
 export interface FleetSimulatorOptions {
   hosts: number;
@@ -20,45 +23,15 @@ export interface FleetSimulatorOptions {
   logLevel: string;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 /** Room for "-" and five digits within the API's 63-character host ids. */
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,50}$/;
-
-const rule = <T>(check: (value: string) => T) => (value: string): T => {
-  try {
-    return check(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
-
-const integer = (min: number, max: number) =>
-  rule((value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`expected an integer from ${min} to ${max}`);
-    return n;
-  });
-
-const seconds = (min: number, max: number) =>
-  rule((value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new Error(`expected seconds between ${min} and ${max}`);
-    return n * 1000;
-  });
 
 function buildCommand(): Command {
   return new Command('fleet-simulator')
     .description('Simulates many GPU hosts in one process for scale work: real keys, the real host protocol, no containers (and receipts that say so). Never part of the demo fleet.')
     .requiredOption('--hosts <n>', 'number of simulated hosts', integer(1, 10_000))
     .addOption(new Option('--api-url <url>', 'lease-engine API').env('API_URL').default('http://127.0.0.1:8080')
-      .argParser(rule((value) => {
-        const url = new URL(value);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL');
-        return value;
-      })))
+      .argParser(httpUrl))
     .addOption(new Option('--provider-keys <keys>', 'providers\' API keys, comma-separated; hosts are spread over them round-robin')
       .env('PROVIDER_KEYS').argParser(rule((value) => {
         const keys = value.split(',').map((k) => k.trim()).filter((k) => k !== '');

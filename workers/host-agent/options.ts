@@ -3,10 +3,13 @@
  * is reported with the option's name (main exits 2).
  */
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { httpUrl, rule, seconds, UsageError } from '../command-line';
 import type { ContainerNetwork } from './docker-runtime';
 import type { SimulatedGpuSpec } from './simulated-gpu';
 import { parseSimulatedGpuSpec } from './simulated-gpu';
+
+export { UsageError };
 
 export interface HostAgentOptions {
   hostId: string;
@@ -24,30 +27,8 @@ export interface HostAgentOptions {
   logLevel: string;
 }
 
-/** A command line that cannot run; main prints it and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const DECIMAL = /^\d+(\.\d{1,6})?$/;
-
-const rule = <T>(check: (value: string) => T) => (value: string): T => {
-  try {
-    return check(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
-
-const seconds = (min: number, max: number) =>
-  rule((value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new Error(`expected seconds between ${min} and ${max}`);
-    }
-    return n * 1000;
-  });
 
 function buildCommand(): Command {
   return new Command('host-agent')
@@ -57,11 +38,7 @@ function buildCommand(): Command {
       return value;
     }))
     .addOption(new Option('--api-url <url>', 'lease-engine API').env('API_URL').default('http://127.0.0.1:8080')
-      .argParser(rule((value) => {
-        const url = new URL(value);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL');
-        return value;
-      })))
+      .argParser(httpUrl))
     .addOption(new Option('--provider-key <key>', 'the provider\'s API key').env('PROVIDER_KEY'))
     .option('--key-file <path>', 'host key (created at first start)', undefined)
     .option('--simulate-gpus <spec>', 'GPUs to simulate when there is no NVIDIA GPU, e.g. H100:80:2.50x2,A100:80:1.80x1',
