@@ -2,7 +2,8 @@
  * What the workers' command lines share (the host agent and the fleet simulator): a usage error main turns into
  * exit code 2, and commander argument parsers that report a bad value with the option's name.
  */
-import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 
 /** A command line that cannot run; main prints it and exits 2. */
 export class UsageError extends Error {
@@ -38,3 +39,17 @@ export const httpUrl = rule((value) => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL');
   return value;
 });
+
+/**
+ * Parses `argv` (without node and script) with `command`. Commander would print its own error; main prints ours,
+ * once, the same way for every bad option: a UsageError, or the CommanderError with exit code 0 after --help.
+ */
+export function parseCommandLine(command: Command, argv: string[]): void {
+  command.configureOutput({ writeErr: () => undefined });
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) throw error;
+    throw new UsageError((error instanceof Error ? error.message : String(error)).replace(/^error: /, ''));
+  }
+}

@@ -3,8 +3,8 @@
  * reported with the option's name (main exits 2).
  */
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import { httpUrl, integer, rule, seconds, UsageError } from '../command-line';
+import { Command, Option } from 'commander';
+import { httpUrl, integer, parseCommandLine, rule, seconds, UsageError } from '../command-line';
 import type { SimulatedGpuSpec } from '../host-agent/simulated-gpu';
 import { parseSimulatedGpuSpec } from '../host-agent/simulated-gpu';
 
@@ -57,13 +57,8 @@ function buildCommand(): Command {
 
 /** Parses `argv` (without node and script). Throws UsageError for a bad command line, CommanderError (exit 0) after --help. */
 export function parseFleetSimulatorOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): FleetSimulatorOptions {
-  const command = buildCommand().configureOutput({ writeErr: () => undefined });
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) throw error;
-    throw new UsageError((error instanceof Error ? error.message : String(error)).replace(/^error: /, ''));
-  }
+  const command = buildCommand();
+  parseCommandLine(command, argv);
   const raw = command.opts<{
     hosts: number; apiUrl: string; providerKeys?: string[]; gpus: SimulatedGpuSpec[]; hostPrefix: string; keyDir?: string;
     reportInterval: number; concurrency: number; statsInterval: number; logLevel: string;

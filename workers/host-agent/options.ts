@@ -3,8 +3,8 @@
  * is reported with the option's name (main exits 2).
  */
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import { httpUrl, rule, seconds, UsageError } from '../command-line';
+import { Command, Option } from 'commander';
+import { httpUrl, parseCommandLine, rule, seconds, UsageError } from '../command-line';
 import type { ContainerNetwork } from './docker-runtime';
 import type { SimulatedGpuSpec } from './simulated-gpu';
 import { parseSimulatedGpuSpec } from './simulated-gpu';
@@ -76,14 +76,8 @@ function buildCommand(): Command {
  * for a bad command line and CommanderError with exitCode 0 after --help.
  */
 export function parseHostAgentOptions(argv: string[]): HostAgentOptions {
-  // Commander would print its own error; main prints ours, once, the same way for every bad option.
-  const command = buildCommand().configureOutput({ writeErr: () => undefined });
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) throw error;
-    throw new UsageError((error instanceof Error ? error.message : String(error)).replace(/^error: /, ''));
-  }
+  const command = buildCommand();
+  parseCommandLine(command, argv);
   const raw = command.opts<{
     hostId: string;
     apiUrl: string;

@@ -205,6 +205,16 @@ describe('extend and cancel', () => {
     expectProblem(res, status, new RegExp(error.message));
   });
 
+  test('an open-ended lease has no end to extend → 409 saying so, without asking the workflow', async () => {
+    const { durationSeconds: _fixed, ...openEnded } = body;
+    const { body: lease, status } = await create(alice.auth, openEnded);
+    expect(status).toBe(201);
+    expect(lease.durationSeconds).toBeNull();
+    const res = await request(app).post(`/v1/leases/${lease.id}/extend`).set('authorization', alice.auth).send({ seconds: 60 });
+    expectProblem(res, 409, /no fixed duration/);
+    expect(orchestrator.extended).toEqual([]);
+  });
+
   test('extend or cancel of a finished lease → 409 naming its status, without asking the workflow', async () => {
     const { body: lease } = await create(alice.auth);
     await setStatus(lease.id, 'completed');
