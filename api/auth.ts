@@ -10,6 +10,7 @@ import {
   MAX_REQUEST_AGE_MS,
   verifyRequestSignature,
 } from '../domain/signed-request';
+import { nativeEd25519 } from '../infra/crypto/native-ed25519';
 import { findCustomerByApiKey } from '../infra/db/repositories/customers.repo';
 import { findOperatorByApiKey } from '../infra/db/repositories/operators.repo';
 import { findProviderByApiKey } from '../infra/db/repositories/providers.repo';
@@ -90,7 +91,7 @@ export function verifyHostRequest(req: Request, hostId: string, publicKey: strin
     );
   }
   const signed = { method: req.method, path: req.originalUrl, timestamp, body: rawBody(req) };
-  if (!verifyRequestSignature(signed, signature, publicKey)) {
+  if (!verifyRequestSignature(signed, signature, publicKey, nativeEd25519)) {
     throw problems.badSignature(`signature does not verify with the key of host ${hostId}`);
   }
 }

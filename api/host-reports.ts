@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ProofReceipt } from '../domain/proof-receipt';
 import { verifyReceiptBatch } from '../domain/proof-receipt';
+import { nativeEd25519 } from '../infra/crypto/native-ed25519';
 import type { Database } from '../infra/db/schema';
 import { markHostUnhealthy } from '../infra/db/repositories/host-events.repo';
 import type { ContainerReport } from '../infra/db/repositories/host-reports.repo';
@@ -108,6 +109,7 @@ async function verifyChain(
       notBefore: standing.startedAt,
       watched: { firstArrivalAt: standing.firstReceiptAt, payableMsSoFar: standing.payableMs },
       sample: () => Math.random() < policy.challengeSampleRate,
+      signatures: nativeEd25519,
     });
     const { rejectedStreak } = await advanceChain(trx, { standing, accepted: result.accepted, rejectedCount: result.rejected.length });
     const unhealthy = rejectedStreak === policy.rejectionLimit;

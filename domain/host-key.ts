@@ -11,6 +11,18 @@ export const SECRET_KEY_LENGTH = 32;
 export const PUBLIC_KEY_LENGTH = 32;
 const SIGNATURE_LENGTH = 64;
 
+/**
+ * How signatures are made and checked. `nobleEd25519` (pure JavaScript, importable anywhere) is the
+ * reference; the API and the host processes pass the native one of `infra/crypto`, which gives the same
+ * answers for every sound key (see `isSoundPublicKey`) in a tenth of the time.
+ */
+export interface SignatureScheme {
+  /** Hex ed25519 signature over `message` by the 32-byte seed. */
+  sign(message: Uint8Array, secretKey: Uint8Array): string;
+  /** False, never a throw, for anything that is not a valid signature by that key. */
+  verify(message: Uint8Array, signatureHex: string, publicKeyBase58: string): boolean;
+}
+
 export class InvalidHostKeyError extends Error {
   override name = 'InvalidHostKeyError';
 }
@@ -80,6 +92,25 @@ export function verifyBytes(message: Uint8Array, signatureHex: string, publicKey
     const publicKey = bs58.decode(publicKeyBase58);
     if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
     return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export const nobleEd25519: SignatureScheme = { sign: signBytes, verify: verifyBytes };
+
+/**
+ * Whether a public key may be registered: its canonical encoding, a point of the curve and of its
+ * prime-order subgroup (no small-order part). A small-order key lets anyone sign for it; a key off the
+ * subgroup, or encoded two ways, is where ed25519 implementations disagree on what verifies. Refusing
+ * them at the door makes every verifier the engine uses give one answer.
+ */
+export function isSoundPublicKey(publicKeyBase58: string): boolean {
+  try {
+    const bytes = bs58.decode(publicKeyBase58);
+    if (bytes.length !== PUBLIC_KEY_LENGTH) return false;
+    const point = ed25519.Point.fromBytes(bytes, false);
+    return !point.is0() && point.isTorsionFree() && bytesToHex(point.toBytes()) === bytesToHex(bytes);
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
-import { signBytes, verifyBytes } from './host-key';
+import { nobleEd25519, type SignatureScheme } from './host-key';
 
 export const HOST_SIGNATURE_HEADERS = {
   hostId: 'x-host-id',
@@ -30,12 +30,17 @@ export function requestDigest({ method, path, timestamp, body }: SignedRequestIn
   return sha256(utf8ToBytes(`${method.toUpperCase()}\n${path}\n${timestamp}\n${bytesToHex(sha256(bodyBytes))}`));
 }
 
-export function signRequest(input: SignedRequestInput, secretKey: Uint8Array): string {
-  return signBytes(requestDigest(input), secretKey);
+export function signRequest(input: SignedRequestInput, secretKey: Uint8Array, scheme: SignatureScheme = nobleEd25519): string {
+  return scheme.sign(requestDigest(input), secretKey);
 }
 
-export function verifyRequestSignature(input: SignedRequestInput, signatureHex: string, publicKeyBase58: string): boolean {
-  return verifyBytes(requestDigest(input), signatureHex, publicKeyBase58);
+export function verifyRequestSignature(
+  input: SignedRequestInput,
+  signatureHex: string,
+  publicKeyBase58: string,
+  scheme: SignatureScheme = nobleEd25519,
+): boolean {
+  return scheme.verify(requestDigest(input), signatureHex, publicKeyBase58);
 }
 
 /** True when `ts` (unix ms, number or header text of digits) is within MAX_REQUEST_AGE_MS of `now`, either way. */

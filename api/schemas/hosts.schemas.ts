@@ -1,4 +1,6 @@
 /** Host registration, desired state and reports (signed by the host key), and the host listing. */
+import { isSoundPublicKey } from '../../domain/host-key';
+import { RECEIPT_VERSION } from '../../domain/proof-receipt';
 import { MAX_LOG_LINE_BYTES, MAX_REPORT_LOG_LINES, utf8Bytes } from '../../domain/container-logs';
 import { z } from '../zod';
 import { Timestamp, TokenAmount } from './common.schemas';
@@ -26,6 +28,7 @@ export const RegisterHostRequest = z
     publicKey: z
       .string()
       .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'must be a base58 ed25519 public key')
+      .refine(isSoundPublicKey, 'must be a sound ed25519 public key: canonical, on the curve, not of small order')
       .openapi({ description: 'The host key (a Solana address) that signs its requests and receipts' }),
     gpuSource: z.enum(['nvidia-smi', 'simulated']),
     gpus: z.array(GpuDeclaration).min(1).max(64),
@@ -62,11 +65,11 @@ const GpuTelemetry = z.strictObject({
   powerW: z.number().min(0).max(100_000),
 });
 
-/** domain/proof-receipt.ts ProofReceipt, version 1: the provider-facing wire format. */
+/** domain/proof-receipt.ts ProofReceipt, version RECEIPT_VERSION (2): the provider-facing wire format. */
 export const ProofReceiptSchema = z
   .strictObject({
     body: z.strictObject({
-      version: z.literal(1),
+      version: z.literal(RECEIPT_VERSION),
       leaseId: Id('leaseId'),
       assignmentId: Id('assignmentId'),
       epoch: Count,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ReservedGpu } from '../../domain/lease';
 import type { ProofReceipt, ProofReceiptBody } from '../../domain/proof-receipt';
-import { GENESIS_HASH, signReceipt, solveChallenge } from '../../domain/proof-receipt';
+import { GENESIS_HASH, RECEIPT_VERSION, signReceipt, solveChallenge } from '../../domain/proof-receipt';
 import type { AssignmentsOpening } from '../../infra/db/repositories/assignments.repo';
 import { openAssignments } from '../../infra/db/repositories/assignments.repo';
 import type { AssignmentContainer, Database } from '../../infra/db/schema';
@@ -90,7 +90,7 @@ export function signChain(a: TestAssignment, secretKey: Uint8Array, opts: ChainO
   for (let i = 0; i < opts.count; i++) {
     const seq = prev ? prev.body.seq + 1 : 0;
     const body: ProofReceiptBody = {
-      version: 1,
+      version: RECEIPT_VERSION,
       leaseId: a.leaseId,
       assignmentId: a.assignmentId,
       epoch: a.epoch,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostKey } from '../../domain/host-key';
 import { generateHostKey } from '../../domain/host-key';
 import type { ContainerState, GpuTelemetry, ProofReceipt, ProofReceiptBody } from '../../domain/proof-receipt';
-import { GENESIS_HASH, signReceipt, solveChallenge } from '../../domain/proof-receipt';
+import { GENESIS_HASH, RECEIPT_VERSION, signReceipt, solveChallenge } from '../../domain/proof-receipt';
 import { HOST_SIGNATURE_HEADERS, signRequest } from '../../domain/signed-request';
 import type { DesiredAssignment, DesiredState, HostReport, ReportAnswer } from '../../workers/host-agent/api-client';
 import { HostApiClient } from '../../workers/host-agent/api-client';
@@ -129,7 +129,7 @@ export class HostileHost {
   ): ProofReceipt {
     return signReceipt(
       {
-        version: 1,
+        version: RECEIPT_VERSION,
         leaseId: assignment.leaseId,
         assignmentId: assignment.assignmentId,
         epoch: assignment.epoch,

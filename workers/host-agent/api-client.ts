@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ContainerState, ProofReceipt } from '../../domain/proof-receipt';
 import { HOST_SIGNATURE_HEADERS, signRequest } from '../../domain/signed-request';
 import { isTier } from '../../domain/tier';
+import { nativeEd25519 } from '../../infra/crypto/native-ed25519';
 
 export interface HostRegistration {
   hostId: string;
@@ -144,7 +145,7 @@ export class HostApiClient {
     const path = `${url.pathname}${url.search}`;
     const body = payload === undefined ? '' : JSON.stringify(payload);
     const timestamp = Date.now();
-    const signature = signRequest({ method, path, timestamp, body }, this.options.secretKey);
+    const signature = signRequest({ method, path, timestamp, body }, this.options.secretKey, nativeEd25519);
     const timeout = AbortSignal.timeout(timeoutMs);
     const transport = this.options.transport ?? fetchTransport;
     const { status, text } = await transport({

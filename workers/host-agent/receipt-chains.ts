@@ -5,7 +5,8 @@
  * from the tip; while the API is away receipts pile up (bounded) and go out when it is back.
  */
 import type { ContainerState, GpuTelemetry, ProofReceipt } from '../../domain/proof-receipt';
-import { GENESIS_HASH, signReceipt, solveChallenge } from '../../domain/proof-receipt';
+import { GENESIS_HASH, RECEIPT_VERSION, signReceipt, solveChallenge } from '../../domain/proof-receipt';
+import { nativeEd25519 } from '../../infra/crypto/native-ed25519';
 
 /** What a chain needs of its desired assignment. */
 export interface ChainedAssignment {
@@ -62,7 +63,7 @@ export class ReceiptChains {
     const seq = last === null ? 0 : last.seq + 1;
     const receipt = signReceipt(
       {
-        version: 1,
+        version: RECEIPT_VERSION,
         leaseId: assignment.leaseId,
         assignmentId: assignment.assignmentId,
         epoch: assignment.epoch,
@@ -78,6 +79,7 @@ export class ReceiptChains {
         challenge: { seed: assignment.challengeSeed, answer: solveChallenge(assignment.challengeSeed, seq) },
       },
       this.secretKey,
+      nativeEd25519,
     );
     chain.pending.push(receipt);
     if (chain.pending.length > this.maxPending) chain.pending.shift();

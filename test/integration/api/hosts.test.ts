@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import bs58 from 'bs58';
 import type { Express } from 'express';
 import request from 'supertest';
 import { generateHostKey } from '../../../domain/host-key';
@@ -91,6 +92,19 @@ describe('POST /v1/hosts/register', () => {
     const res = await signedPost(app, '/v1/hosts/register', registration(host, [{ model: 'H100', pricePerGpuHour: '1' }]), signer, { ...opts, headers: { authorization: tier3.auth } });
     expectProblem(res, 401, detail);
     expect(await hostRow(host.hostId)).toBeUndefined();
+  });
+
+  test('a small-order host key → 400 naming publicKey, though its forged signature would verify natively; nothing stored', async () => {
+    // The identity point: R = identity, S = 0 "signs" every message for it under a cofactorless check.
+    const identity = `01${'00'.repeat(31)}`;
+    const hostId = newHost().hostId;
+    const body = JSON.stringify({ hostId, publicKey: bs58.encode(Buffer.from(identity, 'hex')), gpuSource: 'simulated', gpus: [{ id: `${hostId}-gpu0`, model: 'H100', vramGb: 80, pricePerGpuHour: '1' }] });
+    const res = await request(app)
+      .post('/v1/hosts/register')
+      .set({ authorization: tier3.auth, 'content-type': 'application/json', 'x-host-id': hostId, 'x-host-timestamp': String(Date.now()), 'x-host-signature': `${identity}${'00'.repeat(32)}` })
+      .send(body);
+    expectProblem(res, 400, /publicKey: must be a sound ed25519 public key/);
+    expect(await hostRow(hostId)).toBeUndefined();
   });
 
   test('a body changed after signing → 401', async () => {

@@ -3,15 +3,17 @@ import { HostConflictError } from '../../../infra/db/repositories/hosts.repo';
 import { fieldErrors, parseOrThrow, toProblem, HttpProblem } from '../../../api/errors';
 import { LeaseNotRunningError, LeaseUpdateRejectedError } from '../../../api/lease-orchestrator';
 import { RegisterHostRequest } from '../../../api/schemas/hosts.schemas';
+import { generateHostKey } from '../../../domain/host-key';
 import { LeaseRequest } from '../../../api/schemas/leases.schemas';
 
+const publicKey = generateHostKey().publicKey;
 const lease = { gpuModel: 'H100', gpuCount: 1, minTier: 1, maxPricePerGpuHour: '1', durationSeconds: 60, image: 'busybox' };
 
 describe('fieldErrors', () => {
   test('names nested fields the way a client writes them, and each unknown key', () => {
     const result = RegisterHostRequest.safeParse({
       hostId: 'h1',
-      publicKey: '11111111111111111111111111111111',
+      publicKey,
       gpuSource: 'simulated',
       gpus: [{ id: 'g0', model: 'H100', vramGb: 80, pricePerGpuHour: '1.0000001' }],
       tier: 1,
@@ -25,9 +27,17 @@ describe('fieldErrors', () => {
     ]);
   });
 
+  test('a small-order host key is refused, by name (anyone could sign for it)', () => {
+    const gpu = { id: 'g0', model: 'H100', vramGb: 80, pricePerGpuHour: '1' };
+    const result = RegisterHostRequest.safeParse({ hostId: 'h1', publicKey: '11111111111111111111111111111111', gpuSource: 'simulated', gpus: [gpu] });
+    expect(fieldErrors(result.error!)).toEqual([
+      { field: 'publicKey', message: 'must be a sound ed25519 public key: canonical, on the curve, not of small order' },
+    ]);
+  });
+
   test('a duplicate GPU id is named at the duplicate', () => {
     const gpu = { id: 'g0', model: 'H100', vramGb: 80, pricePerGpuHour: '1' };
-    const result = RegisterHostRequest.safeParse({ hostId: 'h1', publicKey: '11111111111111111111111111111111', gpuSource: 'simulated', gpus: [gpu, gpu] });
+    const result = RegisterHostRequest.safeParse({ hostId: 'h1', publicKey, gpuSource: 'simulated', gpus: [gpu, gpu] });
     expect(fieldErrors(result.error!)).toEqual([{ field: 'gpus[1].id', message: 'duplicate GPU id g0' }]);
   });
 });

@@ -1,7 +1,7 @@
 /** Builds real signed receipt chains for the verifier tests (real keys, real hashes, real challenge answers). */
 import { publicKeyOf } from '../../../domain/host-key';
 import type { ChainTip, ProofReceipt, ProofReceiptBody, VerifyContext } from '../../../domain/proof-receipt';
-import { GENESIS_HASH, signReceipt, solveChallenge } from '../../../domain/proof-receipt';
+import { GENESIS_HASH, RECEIPT_VERSION, signReceipt, solveChallenge } from '../../../domain/proof-receipt';
 
 export const HOST_SECRET = new Uint8Array(32).fill(7);
 export const OTHER_SECRET = new Uint8Array(32).fill(9);
@@ -60,7 +60,7 @@ export function buildChain({ from = null, count, edit, secretKey = HOST_SECRET }
   for (let i = 0; i < count; i++) {
     const seq = prev === null ? 0 : prev.seq + 1;
     const base: ProofReceiptBody = {
-      version: 1,
+      version: RECEIPT_VERSION,
       leaseId: 'lease-1',
       assignmentId: 'asg-1',
       epoch: 2,

@@ -175,6 +175,9 @@ describe('verifyReceiptBatch: every rejection breaks the chain there', () => {
     expectBrokenAt(noTelemetry, 1, 'malformed receipt (telemetry)');
     const badState = chainEditing(2, () => ({ containerState: 'paused' as ProofReceiptBody['containerState'] }));
     expectBrokenAt(badState, 2, 'malformed receipt (containerState)');
+    // Version 1 answered a 2,000-iteration challenge; a v1 receipt is refused, not checked by v2's rule.
+    const versionOne = chainEditing(3, () => ({ version: 1 as unknown as ProofReceiptBody['version'] }));
+    expectBrokenAt(versionOne, 3, 'malformed receipt (version)');
   });
 
   it('rejects a receipt without a seq on its own, leaving the chain intact', () => {
