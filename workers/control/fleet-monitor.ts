@@ -13,10 +13,12 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DEFAULT_LOG_POLICY } from '../../domain/container-logs';
+import type { MassSilencePolicy } from '../../domain/fleet-silence';
+import { DEFAULT_MASS_SILENCE, isMassSilence } from '../../domain/fleet-silence';
 import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
 import { deleteLogsOfLeasesEndedBefore } from '../../infra/db/repositories/container-logs.repo';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
-import { claimFaults, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
+import { claimFaults, fleetSilence, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
 import type { Database } from '../../infra/db/schema';
 import { assignmentFaultSignal, leaseWorkflowId } from '../../workflows/messages';
 
@@ -33,11 +35,15 @@ export interface FleetMonitorOptions {
   /** Container logs of a lease are deleted this long after it ended (7 days), swept every `logSweepMs` (10 min). */
   logRetentionMs?: number;
   logSweepMs?: number;
+  /** When this much of the fleet is silent at once, the silence is the engine's: no host is judged. */
+  massSilence?: MassSilencePolicy;
 }
 
 /** A sink for the monitor's counts; each call is synchronous and must not throw. */
 export interface FleetMonitorMetrics {
   hostsLost(count: number): void;
+  /** A tick that held its judgement because most of the fleet was silent at once. */
+  massSilence?(): void;
   /** A fault signal delivered to its lease's workflow (not one to a lease that already ended). */
   faultSignalled(fault: { assignmentId: string; kind: FaultKind }): void;
 }
@@ -48,9 +54,10 @@ export interface FleetMonitor {
 
 export function startFleetMonitor({
   db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log, metrics,
-  logRetentionMs = DEFAULT_LOG_POLICY.retainAfterEndMs, logSweepMs = 600_000,
+  logRetentionMs = DEFAULT_LOG_POLICY.retainAfterEndMs, logSweepMs = 600_000, massSilence = DEFAULT_MASS_SILENCE,
 }: FleetMonitorOptions): FleetMonitor {
   let stopped = false;
+  let holding = false;
   let wake: (() => void) | null = null;
   let logsSweptAt = 0;
 
@@ -70,7 +77,19 @@ export function startFleetMonitor({
   async function tick(): Promise<void> {
     // Hosts report through the API: after an API outage they get a whole timeout to be heard again,
     // before their silence counts as lost or their missing receipts as proving nothing.
-    const heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
+    let heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
+    if (heard) {
+      // Most of the fleet silent at once: the API or our network failed, not the hosts (domain/fleet-silence.ts).
+      const silence = await fleetSilence(db, heartbeatTimeoutSeconds);
+      const mass = isMassSilence(silence, massSilence);
+      if (mass) metrics?.massSilence?.();
+      if (mass !== holding) {
+        if (mass) log?.error(silence, 'most of the fleet is silent at once: holding judgement of hosts until it is heard again');
+        else log?.info(silence, 'the fleet is heard again: judging hosts');
+      }
+      holding = mass;
+      heard = !mass;
+    }
     if (heard) {
       const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
       if (lost.length > 0) metrics?.hostsLost(lost.length);

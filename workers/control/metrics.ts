@@ -43,6 +43,11 @@ export function createControlMetrics(opts: { processMetrics?: boolean } = {}): C
     help: 'Hosts marked lost: no report within the heartbeat timeout',
     registers: [registry],
   });
+  const massSilenceTicks = new Counter({
+    name: `${METRIC_PREFIX}fleet_mass_silence_ticks_total`,
+    help: 'Fleet monitor ticks that judged no host because most of the fleet was silent at once (the API or network, not the hosts)',
+    registers: [registry],
+  });
   const failoverDuration = new Histogram({
     name: `${METRIC_PREFIX}failover_duration_seconds`,
     help: 'From the fault signalled on an assignment (host lost or unhealthy) to its replacement reported running',
@@ -67,6 +72,9 @@ export function createControlMetrics(opts: { processMetrics?: boolean } = {}): C
     },
     hostsLost(count) {
       hostsLost.inc(count);
+    },
+    massSilence() {
+      massSilenceTicks.inc();
     },
     faultSignalled({ assignmentId, kind }) {
       faults.inc({ kind: FAULT_KINDS.includes(kind) ? kind : 'other' });

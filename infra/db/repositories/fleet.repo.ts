@@ -12,6 +12,27 @@ import { markHostUnhealthy, recordHostEvent } from './host-events.repo';
 /** How long a host that proved nothing stays out of placement (as one that left a dispatch unstarted). */
 const UNHEALTHY_SECONDS = 600;
 
+export interface FleetSilence {
+  /** Hosts heard from in the last hour (online, or lost since). */
+  hosts: number;
+  /** Of those, the ones without a report for the heartbeat timeout (lost already, or about to be). */
+  silent: number;
+}
+
+/** How much of the recent fleet is silent now: one statement, for the monitor's mass-silence guard. */
+export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetSilence> {
+  const row = await db
+    .selectFrom('hosts')
+    .select([
+      sql<string>`count(*)`.as('hosts'),
+      sql<string>`count(*) filter (where last_heartbeat_at < now() - make_interval(secs => ${timeoutSeconds}))`.as('silent'),
+    ])
+    .where('status', 'in', ['online', 'lost'])
+    .where('last_heartbeat_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow();
+  return { hosts: Number(row.hosts), silent: Number(row.silent) };
+}
+
 export async function markSilentHostsLost(db: Kysely<Database>, timeoutSeconds: number): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     const lost = await trx
@@ -39,13 +60,19 @@ export interface ClaimedFault {
 }
 
 /**
- * `proofTimeoutSeconds`: a container reported running with no accepted receipt for this long is a
- * fault of its host (it may say "running" and prove nothing: it is never paid, but it must not hold the
- * customer's rank either). Null while that cannot be judged (the API was not up long enough to hear).
+ * `proofTimeoutSeconds`: a container reported running with no accepted receipt for this long past the
+ * proof interval (when its next receipt was due) is a fault of its host: it may say "running" and prove
+ * nothing; it is never paid, but it must not hold the customer's rank either. The interval is added
+ * because an honest receipt is signed up to one interval after the last and travels in the next report:
+ * with 5 s proofs and a 10 s timeout, judging at 10 s left 2 s for the report and the API's own queue,
+ * and 1 in 4 leases of a 300-lease start failed over from hosts that had done nothing wrong.
+ * Null while that cannot be judged (the API was not up long enough to hear).
  */
 export async function claimFaults(db: Kysely<Database>, resignalSeconds: number, proofTimeoutSeconds: number | null): Promise<ClaimedFault[]> {
   // An age no receipt can reach stands for "not judged": the query keeps one shape.
   const proofTimeout = proofTimeoutSeconds ?? 1e9;
+  // When the next receipt was due: an interval after the last accepted one (or after the container ran).
+  const unprovenSince = sql<Date>`coalesce(assignments.last_receipt_at, assignments.running_at) + assignments.proof_interval_ms * interval '1 millisecond'`;
   const candidates = await db
     .selectFrom('assignments')
     .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
@@ -53,7 +80,8 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number,
       'assignments.id', 'assignments.lease_id', 'assignments.epoch', 'assignments.host_id', 'assignments.reported_state',
       'assignments.reported_exit_code', 'hosts.status',
       sql<boolean>`coalesce(hosts.unhealthy_until > now(), false)`.as('unhealthy'),
-      sql<boolean>`coalesce(assignments.last_receipt_at, assignments.running_at) < now() - make_interval(secs => ${proofTimeout})`.as('unproven'),
+      'assignments.proof_interval_ms',
+      sql<boolean>`${unprovenSince} < now() - make_interval(secs => ${proofTimeout})`.as('unproven'),
     ])
     .where('assignments.ended_at', 'is', null)
     // Still dispatching: the dispatch itself waits for it and replaces a host that does not start it.
@@ -66,7 +94,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number,
         eb('hosts.status', '=', 'lost'),
         eb('hosts.unhealthy_until', '>', sql<Date>`now()`),
         eb('assignments.reported_state', 'in', ['exited', 'missing']),
-        eb(sql`coalesce(assignments.last_receipt_at, assignments.running_at)`, '<', sql<Date>`now() - make_interval(secs => ${proofTimeout})`),
+        eb(unprovenSince, '<', sql<Date>`now() - make_interval(secs => ${proofTimeout})`),
       ]),
     )
     .orderBy('assignments.id')
@@ -84,7 +112,7 @@ export async function claimFaults(db: Kysely<Database>, resignalSeconds: number,
             ? { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} lost the container` }
             : row.reported_state === 'exited'
               ? { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'container_exited', detail: `container exited with code ${row.reported_exit_code ?? 'unknown'}` }
-              : { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} proved nothing for ${proofTimeoutSeconds} s` };
+              : { leaseId: row.lease_id, assignmentId: row.id, epoch: row.epoch, kind: 'host_unhealthy', detail: `host ${row.host_id} proved nothing for ${(proofTimeoutSeconds ?? 0) + row.proof_interval_ms / 1000} s` };
     // Claimed by whoever updates it first: two monitors never both signal one fault in one interval.
     const won = await db
       .updateTable('assignments')

@@ -154,10 +154,21 @@ describe('claimFaults', () => {
     await fresh.db.updateTable('assignments').set({ first_receipt_at: longAgo, last_receipt_at: new Date() }).where('id', '=', prover.assignmentId).execute();
     await hostSays(liar, 'running');
 
-    const claimed = (await claimFaults(fresh.db, RESIGNAL_SECONDS, 10)).filter((c) => [liar.assignmentId, prover.assignmentId].includes(c.assignmentId));
+    // A receipt is due an interval after the last: 13 s after one, with 5 s proofs, is not yet 10 s overdue.
+    const slow = await assignmentOnNewHost();
+    await fresh.db.updateTable('assignments').set({ running_at: longAgo, first_receipt_at: longAgo, last_receipt_at: new Date(Date.now() - 13_000), proof_interval_ms: 5_000 })
+      .where('id', '=', slow.assignmentId).execute();
+    await hostSays(slow, 'running');
+    const ours = [liar.assignmentId, prover.assignmentId, slow.assignmentId];
+
+    const claimed = (await claimFaults(fresh.db, RESIGNAL_SECONDS, 10)).filter((c) => ours.includes(c.assignmentId));
+    const interval = (await fresh.db.selectFrom('assignments').select('proof_interval_ms').where('id', '=', liar.assignmentId).executeTakeFirstOrThrow()).proof_interval_ms;
     expect(claimed).toEqual([
-      { leaseId: liar.leaseId, assignmentId: liar.assignmentId, epoch: 1, kind: 'host_unhealthy', detail: `host ${liar.hostId} proved nothing for 10 s` },
+      { leaseId: liar.leaseId, assignmentId: liar.assignmentId, epoch: 1, kind: 'host_unhealthy', detail: `host ${liar.hostId} proved nothing for ${10 + interval / 1000} s` },
     ]);
+    // Overdue by the timeout at last (18 s after a receipt, 5 s proofs): its host's fault too.
+    await fresh.db.updateTable('assignments').set({ last_receipt_at: new Date(Date.now() - 18_000) }).where('id', '=', slow.assignmentId).execute();
+    expect((await claimFaults(fresh.db, RESIGNAL_SECONDS, 10)).map((c) => c.assignmentId)).toContain(slow.assignmentId);
     expect((await hostEventsOf(fresh.db, liar.hostId)).map((e) => e.kind)).toEqual(['no_proof']);
     const host = await fresh.db.selectFrom('hosts').select('unhealthy_until').where('id', '=', liar.hostId).executeTakeFirstOrThrow();
     expect(host.unhealthy_until!.getTime()).toBeGreaterThan(Date.now());

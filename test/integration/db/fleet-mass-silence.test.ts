@@ -1,0 +1,67 @@
+/**
+ * Most of the fleet silent at once is the engine's silence, not the hosts' (domain/fleet-silence.ts):
+ * the monitor marks no host lost and signals no fault while it lasts, counts the ticks it held, and
+ * judges as before once most of the fleet is heard again. Its own database: the share is of the
+ * whole fleet.
+ */
+import type { Client } from '@temporalio/client';
+import { acceptReport } from '../../../api/host-reports';
+import { recordApiAlive } from '../../../infra/db/repositories/api-liveness.repo';
+import { startFleetMonitor } from '../../../workers/control/fleet-monitor';
+import { createControlMetrics } from '../../../workers/control/metrics';
+import type { TestAssignment } from '../../support/assignments';
+import { openTestAssignment, reservedGpu } from '../../support/assignments';
+import type { FreshDatabase } from '../../support/postgres';
+import { freshDatabase } from '../../support/postgres';
+import { seedCustomer, seedGpus, seedHost, seedLease, seedProvider } from '../../support/seed';
+
+const HEARTBEAT_TIMEOUT_SECONDS = 30;
+let fresh: FreshDatabase;
+
+beforeAll(async () => {
+  fresh = await freshDatabase();
+});
+afterAll(async () => fresh?.drop());
+
+test('a fleet mostly silent at once loses no host and fails nothing over; once heard again, the silent few are judged', async () => {
+  const customerId = await seedCustomer(fresh.db);
+  const providerId = await seedProvider(fresh.db, 1);
+  const fleet: TestAssignment[] = [];
+  for (let i = 0; i < 14; i++) {
+    const hostId = await seedHost(fresh.db, { providerId });
+    const [gpuId] = await seedGpus(fresh.db, { hostId });
+    const a = await openTestAssignment(fresh.db, await seedLease(fresh.db, customerId), reservedGpu(gpuId!, hostId, providerId), { epoch: 1 });
+    await acceptReport(fresh.db, hostId, { containers: [{ assignmentId: a.assignmentId, epoch: 1, state: 'running' }], receipts: [] });
+    fleet.push(a);
+  }
+  // The API has been up for minutes, yet 12 of 14 hosts went quiet in the same timeout.
+  await recordApiAlive(fresh.db, 'mass-silence-test', new Date(Date.now() - 600_000));
+  const silenced = fleet.slice(0, 12);
+  await fresh.db.updateTable('hosts').set({ last_heartbeat_at: new Date(Date.now() - 45_000) }).where('id', 'in', silenced.map((a) => a.hostId)).execute();
+
+  const signals: string[] = [];
+  const client = { workflow: { getHandle: () => ({ signal: async (_def: unknown, arg: { assignmentId: string }) => void signals.push(arg.assignmentId) }) } } as unknown as Client;
+  const metrics = createControlMetrics({ processMetrics: false });
+  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS, tickMs: 50, metrics });
+  const statuses = async () => Object.fromEntries((await fresh.db.selectFrom('hosts').select(['id', 'status']).execute()).map((h) => [h.id, h.status]));
+  const massSilenceTicks = async () => (await metrics.registry.getSingleMetric('lease_engine_fleet_mass_silence_ticks_total')!.get()).values[0]!.value;
+  try {
+    const deadline = Date.now() + 10_000;
+    while ((await massSilenceTicks()) < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await massSilenceTicks()).toBeGreaterThanOrEqual(5);
+    expect(Object.values(await statuses()).every((s) => s === 'online')).toBe(true);
+    expect(signals).toEqual([]);
+
+    // Ten of them are heard again: two silent of fourteen is the hosts' own silence, judged as ever.
+    for (const a of silenced.slice(0, 10)) await acceptReport(fresh.db, a.hostId, { containers: [], receipts: [] });
+    const stillSilent = silenced.slice(10).map((a) => a.hostId);
+    while (!stillSilent.every((id) => signals.includes(fleet.find((a) => a.hostId === id)!.assignmentId)) && Date.now() < deadline + 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await monitor.stop();
+  }
+  const after = await statuses();
+  expect(fleet.filter((a) => after[a.hostId] === 'lost').map((a) => a.hostId).sort()).toEqual(silenced.slice(10).map((a) => a.hostId).sort());
+  expect([...new Set(signals)].sort()).toEqual(silenced.slice(10).map((a) => a.assignmentId).sort());
+});
