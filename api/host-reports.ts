@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { ProofReceipt } from '../domain/proof-receipt';
+import type { ChainTip, ProofReceipt } from '../domain/proof-receipt';
 import { verifyReceiptBatch } from '../domain/proof-receipt';
 import { nativeEd25519 } from '../infra/crypto/native-ed25519';
 import type { Database } from '../infra/db/schema';
@@ -50,8 +50,8 @@ export async function acceptReport(
   policy: ReportPolicy = DEFAULT_REPORT_POLICY,
   log?: Logger,
 ): Promise<ReportAnswer> {
-  await recordHostReport(db, hostId);
-  await recordContainerStates(db, hostId, report.containers);
+  const live = await recordHostReport(db, hostId);
+  await recordContainerStates(db, hostId, report.containers, live);
 
   const byAssignment = new Map<string, ProofReceipt[]>();
   for (const receipt of report.receipts) {
@@ -61,17 +61,42 @@ export async function acceptReport(
   }
 
   const answer: ReportAnswer = { accepted: 0, rejected: [], tips: [] };
+  // Where each chain the report mentions stands: after its receipts were verified, or as the report found it.
+  const tips = new Map<string, { seq: number; hash: string } | null>(
+    live.map((a) => [a.id, a.tip_seq === null || a.tip_hash === null ? null : { seq: a.tip_seq, hash: a.tip_hash }]),
+  );
+  const unknown = new Set<string>();
   for (const [assignmentId, receipts] of byAssignment) {
     const outcome = await verifyChain(db, hostId, assignmentId, receipts, policy);
     answer.accepted += outcome.accepted;
     answer.rejected.push(...outcome.rejected.map((r) => ({ assignmentId, ...r })));
+    if (outcome.tip === undefined) unknown.add(assignmentId);
+    else tips.set(assignmentId, outcome.tip && { seq: outcome.tip.seq, hash: outcome.tip.hash });
     if (outcome.unhealthy) log?.warn({ hostId, assignmentId, rejected: outcome.rejected }, 'host marked unhealthy: receipts rejected');
   }
   if (answer.rejected.length > 0) log?.info({ hostId, rejected: answer.rejected.slice(0, 5) }, 'receipts rejected');
 
   const mentioned = new Set([...byAssignment.keys(), ...report.containers.map((c) => c.assignmentId)]);
-  answer.tips = await chainTipsOf(db, hostId, [...mentioned]);
+  for (const assignmentId of mentioned) if (!tips.has(assignmentId)) unknown.add(assignmentId);
+  // Ended assignments (and others' ids) were not among the live ones: read those, as before, by host.
+  const read = await chainTipsOf(db, hostId, [...unknown]);
+  for (const assignmentId of unknown) tips.delete(assignmentId);
+  for (const tip of read) tips.set(tip.assignmentId, tip);
+  answer.tips = [...mentioned]
+    .flatMap((assignmentId) => {
+      const tip = tips.get(assignmentId);
+      return tip ? [{ assignmentId, seq: tip.seq, hash: tip.hash }] : [];
+    })
+    .sort((a, b) => (a.assignmentId < b.assignmentId ? -1 : a.assignmentId > b.assignmentId ? 1 : 0));
   return answer;
+}
+
+interface ChainOutcome {
+  accepted: number;
+  rejected: { seq: number; reason: string }[];
+  unhealthy: boolean;
+  /** Where the chain stands after this batch (null: no receipt yet); undefined when it is not the host's live chain. */
+  tip: ChainTip | null | undefined;
 }
 
 async function verifyChain(
@@ -80,11 +105,13 @@ async function verifyChain(
   assignmentId: string,
   receipts: ProofReceipt[],
   policy: ReportPolicy,
-): Promise<{ accepted: number; rejected: { seq: number; reason: string }[]; unhealthy: boolean }> {
-  const refuseAll = (reason: string) => ({
+): Promise<ChainOutcome> {
+  // Not this host's live chain: its tip is not ours to tell from here (undefined: read apart).
+  const refuseAll = (reason: string): ChainOutcome => ({
     accepted: 0,
     rejected: receipts.map((r) => ({ seq: r.body.seq, reason: `seq ${r.body.seq}: ${reason}` })),
     unhealthy: false,
+    tip: undefined,
   });
   return db.transaction().execute(async (trx) => {
     const standing = await lockChain(trx, assignmentId);
@@ -122,6 +149,6 @@ async function verifyChain(
         seconds: policy.unhealthySeconds,
       });
     }
-    return { accepted: result.accepted.length, rejected: result.rejected, unhealthy };
+    return { accepted: result.accepted.length, rejected: result.rejected, unhealthy, tip: result.tip };
   });
 }

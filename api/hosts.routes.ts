@@ -12,7 +12,6 @@ import { parseTokenAmount } from '../domain/money';
 import type { Tier } from '../domain/tier';
 import { desiredStateOf } from '../infra/db/repositories/desired-state.repo';
 import { findHost, listHosts, registerHost } from '../infra/db/repositories/hosts.repo';
-import type { Host } from '../infra/db/schema';
 import { currentProvider, requireProvider, verifyHostRequest } from './auth';
 import { jsonBody, jsonBodyUpTo } from './body';
 import type { AppDeps } from './deps';
@@ -25,6 +24,9 @@ import { checkReportLogs, storeReportLogs } from './report-logs';
 import type { ApiMetrics } from './metrics';
 import { DesiredStateQuery, HostId, HostReportRequest, RegisterHostRequest } from './schemas/hosts.schemas';
 import { toHostView } from './views';
+
+/** Host keys an API process keeps in memory (32 bytes of base58 each); past this many it starts again. */
+const MAX_KNOWN_HOST_KEYS = 100_000;
 
 /** Reports carry up to MAX_REPORT_RECEIPTS receipts of about 1 kB each. */
 export const MAX_REPORT_BYTES = 512 * 1024;
@@ -41,13 +43,23 @@ interface HostsRouterDeps extends Pick<AppDeps, 'db' | 'logPolicy'> {
 export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics, logPolicy }: HostsRouterDeps): Router {
   const router = Router();
 
-  /** The host the path names, when the request is signed by its key; 404 and 401 otherwise. */
-  async function signedHost(req: Request): Promise<Host> {
+  // A host's key never changes (registering it again with another is refused) and hosts are never
+  // deleted: a key read once serves that host's later requests without a query. Only found hosts are kept.
+  const hostKeys = new Map<string, string>();
+
+  /** The id of the host the path names, when the request is signed by its key; 404 and 401 otherwise. */
+  async function signedHost(req: Request): Promise<string> {
     const hostId = String(req.params.hostId);
-    const host = HostId.safeParse(hostId).success ? await findHost(db, hostId) : undefined;
-    if (!host) throw problems.notFound(`host ${hostId} is not registered`);
-    verifyHostRequest(req, host.id, host.public_key, now());
-    return host;
+    let publicKey = hostKeys.get(hostId);
+    if (publicKey === undefined) {
+      const host = HostId.safeParse(hostId).success ? await findHost(db, hostId) : undefined;
+      if (!host) throw problems.notFound(`host ${hostId} is not registered`);
+      publicKey = host.public_key;
+      if (hostKeys.size >= MAX_KNOWN_HOST_KEYS) hostKeys.clear();
+      hostKeys.set(hostId, publicKey);
+    }
+    verifyHostRequest(req, hostId, publicKey, now());
+    return hostId;
   }
 
   router.get('/', async (_req, res) => {
@@ -73,26 +85,26 @@ export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new Host
   });
 
   router.get('/:hostId/desired', async (req, res) => {
-    const host = await signedHost(req);
+    const hostId = await signedHost(req);
     const query = parseOrThrow(DesiredStateQuery, req.query, 'query');
-    let state = await desiredStateOf(db, host.id);
+    let state = await desiredStateOf(db, hostId);
     if (state && state.version <= query.after && query.waitMs > 0) {
       const gone = new AbortController();
       res.on('close', () => gone.abort());
-      const changed = await watch.waitForChange(host.id, query.after, query.waitMs, gone.signal);
-      if (changed) state = await desiredStateOf(db, host.id);
+      const changed = await watch.waitForChange(hostId, query.after, query.waitMs, gone.signal);
+      if (changed) state = await desiredStateOf(db, hostId);
     }
-    if (!state) throw problems.notFound(`host ${host.id} is not registered`);
+    if (!state) throw problems.notFound(`host ${hostId} is not registered`);
     res.json(state);
   });
 
   router.post('/:hostId/reports', ...jsonBodyUpTo(MAX_REPORT_BYTES), async (req, res) => {
-    const host = await signedHost(req);
-    if (!rateLimit.take(host.id)) throw problems.tooManyRequests(`host ${host.id} reports too often: at most one per proof interval`, 1);
+    const hostId = await signedHost(req);
+    if (!rateLimit.take(hostId)) throw problems.tooManyRequests(`host ${hostId} reports too often: at most one per proof interval`, 1);
     const report = parseOrThrow(HostReportRequest, req.body);
     // Checked before anything is written: logs for what is not this host's refuse the whole report.
-    const logOwners = await checkReportLogs(db, host.id, report.logs ?? []);
-    const answer = await acceptReport(db, host.id, report, reportPolicy, logger);
+    const logOwners = await checkReportLogs(db, hostId, report.logs ?? []);
+    const answer = await acceptReport(db, hostId, report, reportPolicy, logger);
     metrics?.recordReport(answer);
     const logs = report.logs ? await storeReportLogs(db, logOwners, report.logs, logPolicy, logger) : undefined;
     res.json(logs ? { ...answer, logs } : answer);

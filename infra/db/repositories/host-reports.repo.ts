@@ -18,29 +18,55 @@ export interface ContainerReport {
   detail?: string;
 }
 
-/** A report is the host's sign of life: it keeps the host online (and brings a lost one back). */
-export async function recordHostReport(db: Kysely<Database>, hostId: string): Promise<void> {
-  await db.updateTable('hosts').set({ last_heartbeat_at: sql<Date>`now()`, status: 'online' }).where('id', '=', hostId).execute();
+/** A live assignment of the reporting host as the report found it: what its container states and tips are checked against. */
+export interface LiveAssignment {
+  id: string;
+  epoch: number;
+  reported_state: string | null;
+  reported_exit_code: number | null;
+  running_at: Date | null;
+  tip_seq: number | null;
+  tip_hash: string | null;
+}
+
+/**
+ * A report is the host's sign of life: it keeps the host online (and brings a lost one back). The same
+ * statement reads the host's live assignments, so a routine report costs one round trip before its receipts.
+ */
+export async function recordHostReport(db: Kysely<Database>, hostId: string): Promise<LiveAssignment[]> {
+  const rows = await db
+    .with('beat', (qb) => qb.updateTable('hosts').set({ last_heartbeat_at: sql<Date>`now()`, status: 'online' }).where('id', '=', hostId))
+    .selectFrom('assignments')
+    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at', 'tip_seq', 'tip_hash'])
+    .where('host_id', '=', hostId)
+    .where('ended_at', 'is', null)
+    .execute();
+  return rows;
 }
 
 /**
  * Records each container's state on the host's own live assignment of that epoch; anything else (an
  * assignment of another host, a stale epoch, one that ended) changes nothing. `running_at` is set once,
  * the first time the host says the container runs: the dispatch waits on it, and the lease gets its
- * `running` event for that rank.
+ * `running` event for that rank. `live` is what `recordHostReport` read; read here when not given.
  */
-export async function recordContainerStates(db: Kysely<Database>, hostId: string, containers: ContainerReport[]): Promise<void> {
+export async function recordContainerStates(
+  db: Kysely<Database>,
+  hostId: string,
+  containers: ContainerReport[],
+  live?: readonly LiveAssignment[],
+): Promise<void> {
   if (containers.length === 0) return;
   // One read bounds the writes by what the host really runs, whatever it lists (up to 1024 entries).
-  const live = await db
+  const assignments = live ?? (await db
     .selectFrom('assignments')
-    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at'])
+    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at', 'tip_seq', 'tip_hash'])
     .where('host_id', '=', hostId)
     .where('ended_at', 'is', null)
-    .execute();
+    .execute());
   const latest = [...new Map(containers.map((c) => [c.assignmentId, c])).values()];
   for (const container of latest) {
-    const assignment = live.find((a) => a.id === container.assignmentId && a.epoch === container.epoch);
+    const assignment = assignments.find((a) => a.id === container.assignmentId && a.epoch === container.epoch);
     if (!assignment) continue;
     if (assignment.reported_state === container.state && assignment.reported_exit_code === (container.exitCode ?? null)) continue;
     if (assignment.running_at === null && hasStarted(container)) await recordFirstRunning(db, hostId, container);
@@ -180,52 +206,52 @@ export interface ChainAdvance {
 /** Stores the accepted receipts and moves the chain: tip, watched times, payable and verified time, rejection streak and count. */
 export async function advanceChain(trx: Transaction<Database>, { standing, accepted, rejectedCount }: ChainAdvance): Promise<{ rejectedStreak: number }> {
   const arrivedAt = new Date(standing.now);
-  if (accepted.length > 0) {
-    await trx
-      .insertInto('proof_receipts')
-      .values(
-        accepted.map(({ receipt, payableMs }) => ({
-          assignment_id: standing.assignmentId,
-          seq: receipt.body.seq,
-          lease_id: standing.leaseId,
-          epoch: receipt.body.epoch,
-          host_id: standing.hostId,
-          gpu_id: standing.gpuId,
-          period: receipt.body.period,
-          at: new Date(receipt.body.at),
-          hash: receipt.hash,
-          prev_hash: receipt.body.prevHash,
-          signature: receipt.signature,
-          payable_ms: payableMs,
-          body: JSON.stringify(receipt.body),
-          received_at: arrivedAt,
-        })),
-      )
-      .execute();
-  }
   const last = accepted[accepted.length - 1]?.receipt;
   const payableMs = standing.payableMs + accepted.reduce((sum, a) => sum + a.payableMs, 0);
   const rejectedStreak = rejectedCount > 0 ? standing.rejectedStreak + 1 : accepted.length > 0 ? 0 : standing.rejectedStreak;
-  await trx
-    .updateTable('assignments')
-    .set((eb) => ({
-      rejected_streak: rejectedStreak,
-      rejected_receipts: eb('rejected_receipts', '+', rejectedCount),
-      ...(last
-        ? {
-            tip_seq: last.body.seq,
-            tip_hash: last.hash,
-            tip_at: new Date(last.body.at),
-            tip_state: last.body.containerState,
-            first_receipt_at: new Date(standing.firstReceiptAt ?? standing.now),
-            last_receipt_at: arrivedAt,
-            payable_ms: payableMs,
-            verified_seconds: Math.floor(payableMs / 1000),
-          }
-        : {}),
-    }))
-    .where('id', '=', standing.assignmentId)
-    .execute();
+  const receipts = accepted.map(({ receipt, payableMs: receiptPayableMs }) => ({
+    assignment_id: standing.assignmentId,
+    seq: receipt.body.seq,
+    lease_id: standing.leaseId,
+    epoch: receipt.body.epoch,
+    host_id: standing.hostId,
+    gpu_id: standing.gpuId,
+    period: receipt.body.period,
+    at: new Date(receipt.body.at),
+    hash: receipt.hash,
+    prev_hash: receipt.body.prevHash,
+    signature: receipt.signature,
+    payable_ms: receiptPayableMs,
+    body: JSON.stringify(receipt.body),
+    received_at: arrivedAt,
+  }));
+  const move = {
+    rejected_streak: rejectedStreak,
+    rejected_receipts: sql<number>`rejected_receipts + ${rejectedCount}`,
+    ...(last
+      ? {
+          tip_seq: last.body.seq,
+          tip_hash: last.hash,
+          tip_at: new Date(last.body.at),
+          tip_state: last.body.containerState,
+          first_receipt_at: new Date(standing.firstReceiptAt ?? standing.now),
+          last_receipt_at: arrivedAt,
+          payable_ms: payableMs,
+          verified_seconds: Math.floor(payableMs / 1000),
+        }
+      : {}),
+  };
+  if (receipts.length > 0) {
+    // The receipts and the chain's move in one statement (a data-modifying CTE): one round trip.
+    await trx
+      .with('stored', (qb) => qb.insertInto('proof_receipts').values(receipts))
+      .updateTable('assignments')
+      .set(move)
+      .where('id', '=', standing.assignmentId)
+      .execute();
+  } else {
+    await trx.updateTable('assignments').set(move).where('id', '=', standing.assignmentId).execute();
+  }
   return { rejectedStreak };
 }
 

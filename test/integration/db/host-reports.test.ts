@@ -223,6 +223,24 @@ describe('acceptReport: receipts', () => {
     const after = await assignmentRow(a.assignmentId);
     expect(after).toMatchObject({ tip_seq: 2, payable_ms: before.payable_ms, verified_seconds: before.verified_seconds });
     expect(await storedSeqs(a.assignmentId)).toEqual([0, 1, 2]);
+    // The host is still told where the ended chain stopped, so it drops what it signed after.
+    expect(answer.tips).toEqual([{ assignmentId: a.assignmentId, seq: 2, hash: chain[2]!.hash }]);
+  });
+
+  test('the tips answer every chain the report mentions, by container or by receipt, in assignment order', async () => {
+    const [one, two, three] = [await scenario(), await scenario(), await scenario()];
+    const chainOne = signChain(one!, keyA.secretKey, { count: 2, startAt: Date.now() - 8_000 });
+    const chainTwo = signChain(two!, keyA.secretKey, { count: 3, startAt: Date.now() - 8_000 });
+    await acceptReport(fresh.db, hostA, report(chainOne), POLICY);
+    // One only by its container (its tip as the report found it), two by its receipts, three with no chain yet.
+    const answer = await acceptReport(fresh.db, hostA, report(chainTwo, [
+      { assignmentId: one!.assignmentId, epoch: one!.epoch, state: 'running' },
+      { assignmentId: three!.assignmentId, epoch: three!.epoch, state: 'running' },
+    ]), POLICY);
+    expect(answer.tips).toEqual([
+      { assignmentId: one!.assignmentId, seq: 1, hash: chainOne[1]!.hash },
+      { assignmentId: two!.assignmentId, seq: 2, hash: chainTwo[2]!.hash },
+    ].sort((x, y) => (x.assignmentId < y.assignmentId ? -1 : 1)));
   });
 
   test('three reports in a row with rejected receipts make the host unhealthy, once, with an event', async () => {
