@@ -27,7 +27,8 @@ export const RegisterHostRequest = z
     hostId: HostId,
     publicKey: z
       .string()
-      .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'must be a base58 ed25519 public key')
+      // Only a base58 key is checked for soundness: one message per problem.
+      .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, { error: 'must be a base58 ed25519 public key', abort: true })
       .refine(isSoundPublicKey, 'must be a sound ed25519 public key: canonical, on the curve, not of small order')
       .openapi({ description: 'The host key (a Solana address) that signs its requests and receipts' }),
     gpuSource: z.enum(['nvidia-smi', 'simulated']),

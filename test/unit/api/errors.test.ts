@@ -33,6 +33,9 @@ describe('fieldErrors', () => {
     expect(fieldErrors(result.error!)).toEqual([
       { field: 'publicKey', message: 'must be a sound ed25519 public key: canonical, on the curve, not of small order' },
     ]);
+    // Not base58 at all: that one problem, not its consequence too.
+    const garbled = RegisterHostRequest.safeParse({ hostId: 'h1', publicKey: '0OIl', gpuSource: 'simulated', gpus: [gpu] });
+    expect(fieldErrors(garbled.error!)).toEqual([{ field: 'publicKey', message: 'must be a base58 ed25519 public key' }]);
   });
 
   test('a duplicate GPU id is named at the duplicate', () => {
