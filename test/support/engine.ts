@@ -232,12 +232,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   };
 
-  await waitFor(async () => {
-    const hosts = (await request('GET', '/v1/hosts')).body as { hostId: string; status: string }[];
-    return options.hosts.every((plan) => hosts.some((h) => h.hostId === plan.hostId && h.status === 'online'));
-  }, 60_000, 'every host agent registered and online');
-
-  return {
+  const engine: TestEngine = {
     apiUrl: api.url,
     solana,
     connection: new Connection(chain.rpcUrl, 'confirmed'),
@@ -282,6 +277,18 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+
+  try {
+    await waitFor(async () => {
+      const hosts = (await request('GET', '/v1/hosts')).body as { hostId: string; status: string }[];
+      return options.hosts.every((plan) => hosts.some((h) => h.hostId === plan.hostId && h.status === 'online'));
+    }, 60_000, 'every host agent registered and online');
+  } catch (err) {
+    // A test that cannot start (no Docker engine, an agent that exits) must not leave its servers behind.
+    await engine.stop().catch(() => undefined);
+    throw err;
+  }
+  return engine;
 }
 
 /** Sends `signal` (if it still runs) and resolves once `child` has exited; SIGKILL after `graceMs`. */

@@ -14,7 +14,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DEFAULT_LOG_POLICY } from '../../domain/container-logs';
 import type { MassSilencePolicy } from '../../domain/fleet-silence';
-import { DEFAULT_MASS_SILENCE, isMassSilence } from '../../domain/fleet-silence';
+import { DEFAULT_MASS_SILENCE, isMassSilence, judgedTimeoutSeconds } from '../../domain/fleet-silence';
 import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
 import { deleteLogsOfLeasesEndedBefore } from '../../infra/db/repositories/container-logs.repo';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
@@ -44,6 +44,8 @@ export interface FleetMonitorMetrics {
   hostsLost(count: number): void;
   /** A tick that held its judgement because most of the fleet was silent at once. */
   massSilence?(): void;
+  /** The silence after which this tick judged a host: the heartbeat timeout, or more when the fleet is heard late. */
+  judgedTimeout?(seconds: number): void;
   /** A fault signal delivered to its lease's workflow (not one to a lease that already ended). */
   faultSignalled(fault: { assignmentId: string; kind: FaultKind }): void;
 }
@@ -58,6 +60,7 @@ export function startFleetMonitor({
 }: FleetMonitorOptions): FleetMonitor {
   let stopped = false;
   let holding = false;
+  let judgedTimeout = heartbeatTimeoutSeconds;
   let wake: (() => void) | null = null;
   let logsSweptAt = 0;
 
@@ -78,24 +81,33 @@ export function startFleetMonitor({
     // Hosts report through the API: after an API outage they get a whole timeout to be heard again,
     // before their silence counts as lost or their missing receipts as proving nothing.
     let heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
+    let timeout = heartbeatTimeoutSeconds;
     if (heard) {
-      // Most of the fleet silent at once: the API or our network failed, not the hosts (domain/fleet-silence.ts).
+      // The fleet's own silence first (domain/fleet-silence.ts): most of it silent at once is the engine's
+      // failure, and a fleet behind by its median gives each host that much more.
       const silence = await fleetSilence(db, heartbeatTimeoutSeconds);
       const mass = isMassSilence(silence, massSilence);
+      timeout = judgedTimeoutSeconds(heartbeatTimeoutSeconds, silence);
       if (mass) metrics?.massSilence?.();
+      metrics?.judgedTimeout?.(timeout);
       if (mass !== holding) {
         if (mass) log?.error(silence, 'most of the fleet is silent at once: holding judgement of hosts until it is heard again');
         else log?.info(silence, 'the fleet is heard again: judging hosts');
       }
+      if ((timeout > heartbeatTimeoutSeconds) !== (judgedTimeout > heartbeatTimeoutSeconds)) {
+        if (timeout > heartbeatTimeoutSeconds) log?.warn({ ...silence, judgedTimeoutSeconds: timeout }, 'the fleet as a whole is heard late: hosts are judged after a longer silence');
+        else log?.info(silence, 'the fleet is heard on time again: hosts are judged at the heartbeat timeout');
+      }
       holding = mass;
+      judgedTimeout = timeout;
       heard = !mass;
     }
     if (heard) {
-      const lost = await markSilentHostsLost(db, heartbeatTimeoutSeconds);
+      const lost = await markSilentHostsLost(db, timeout);
       if (lost.length > 0) metrics?.hostsLost(lost.length);
-      if (lost.length > 0) log?.warn({ hostIds: lost }, 'hosts lost: no report within the heartbeat timeout');
+      if (lost.length > 0) log?.warn({ hostIds: lost, timeoutSeconds: timeout }, 'hosts lost: no report within the heartbeat timeout');
     }
-    for (const fault of await claimFaults(db, resignalSeconds, heard ? heartbeatTimeoutSeconds : null)) {
+    for (const fault of await claimFaults(db, resignalSeconds, heard ? timeout : null)) {
       const { leaseId, ...signal } = fault;
       try {
         await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);

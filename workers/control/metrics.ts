@@ -4,7 +4,7 @@
  * this process's own: sum them over workers in PromQL.
  */
 import type { Registry } from 'prom-client';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ControlActivityMetrics } from '../../activities/activity-metrics';
 import { FAILOVER_BUCKETS_SECONDS } from '../../domain/failover-timing';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
@@ -48,6 +48,11 @@ export function createControlMetrics(opts: { processMetrics?: boolean } = {}): C
     help: 'Fleet monitor ticks that judged no host because most of the fleet was silent at once (the API or network, not the hosts)',
     registers: [registry],
   });
+  const judgedTimeout = new Gauge({
+    name: `${METRIC_PREFIX}fleet_judged_timeout_seconds`,
+    help: 'The silence after which the fleet monitor last judged a host: the heartbeat timeout, more while the fleet as a whole is heard late',
+    registers: [registry],
+  });
   const failoverDuration = new Histogram({
     name: `${METRIC_PREFIX}failover_duration_seconds`,
     help: 'From the fault signalled on an assignment (host lost or unhealthy) to its replacement reported running',
@@ -75,6 +80,9 @@ export function createControlMetrics(opts: { processMetrics?: boolean } = {}): C
     },
     massSilence() {
       massSilenceTicks.inc();
+    },
+    judgedTimeout(seconds) {
+      judgedTimeout.set(seconds);
     },
     faultSignalled({ assignmentId, kind }) {
       faults.inc({ kind: FAULT_KINDS.includes(kind) ? kind : 'other' });

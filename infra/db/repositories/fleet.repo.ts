@@ -6,31 +6,29 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { FleetSilenceCount } from '../../../domain/fleet-silence';
 import type { Database } from '../schema';
 import { markHostUnhealthy, recordHostEvent } from './host-events.repo';
 
 /** How long a host that proved nothing stays out of placement (as one that left a dispatch unstarted). */
 const UNHEALTHY_SECONDS = 600;
 
-export interface FleetSilence {
-  /** Hosts heard from in the last hour (online, or lost since). */
-  hosts: number;
-  /** Of those, the ones without a report for the heartbeat timeout (lost already, or about to be). */
-  silent: number;
-}
-
-/** How much of the recent fleet is silent now: one statement, for the monitor's mass-silence guard. */
-export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetSilence> {
+/**
+ * How silent the recent fleet (hosts heard from in the last hour, online or lost since) is now, in one
+ * statement: how many hosts, how many silent past the timeout, and the median silence in seconds.
+ */
+export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetSilenceCount> {
   const row = await db
     .selectFrom('hosts')
     .select([
       sql<string>`count(*)`.as('hosts'),
       sql<string>`count(*) filter (where last_heartbeat_at < now() - make_interval(secs => ${timeoutSeconds}))`.as('silent'),
+      sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from now() - last_heartbeat_at))`.as('median'),
     ])
     .where('status', 'in', ['online', 'lost'])
     .where('last_heartbeat_at', '>', sql<Date>`now() - interval '1 hour'`)
     .executeTakeFirstOrThrow();
-  return { hosts: Number(row.hosts), silent: Number(row.silent) };
+  return { hosts: Number(row.hosts), silent: Number(row.silent), medianSilenceSeconds: Number(row.median ?? 0) };
 }
 
 export async function markSilentHostsLost(db: Kysely<Database>, timeoutSeconds: number): Promise<string[]> {

@@ -1,8 +1,8 @@
 /**
- * Most of the fleet silent at once is the engine's silence, not the hosts' (domain/fleet-silence.ts):
- * the monitor marks no host lost and signals no fault while it lasts, counts the ticks it held, and
- * judges as before once most of the fleet is heard again. Its own database: the share is of the
- * whole fleet.
+ * The fleet's own silence (domain/fleet-silence.ts): most of it silent at once is the engine's silence,
+ * not the hosts', so the monitor marks no host lost and signals no fault while it lasts, counts the ticks
+ * it held, and judges as before once most of the fleet is heard again; a fleet heard late as a whole
+ * gives each host its median lateness more. A database per test: the figures are of the whole fleet.
  */
 import type { Client } from '@temporalio/client';
 import { acceptReport } from '../../../api/host-reports';
@@ -18,10 +18,27 @@ import { seedCustomer, seedGpus, seedHost, seedLease, seedProvider } from '../..
 const HEARTBEAT_TIMEOUT_SECONDS = 30;
 let fresh: FreshDatabase;
 
-beforeAll(async () => {
+beforeEach(async () => {
   fresh = await freshDatabase();
 });
-afterAll(async () => fresh?.drop());
+afterEach(async () => fresh?.drop());
+
+/** Hosts of one assignment each, running, heard `ages[i]` seconds ago; the API up for minutes. */
+async function fleetHeard(ages: number[]): Promise<TestAssignment[]> {
+  const customerId = await seedCustomer(fresh.db);
+  const providerId = await seedProvider(fresh.db, 1);
+  const fleet: TestAssignment[] = [];
+  for (const age of ages) {
+    const hostId = await seedHost(fresh.db, { providerId });
+    const [gpuId] = await seedGpus(fresh.db, { hostId });
+    const a = await openTestAssignment(fresh.db, await seedLease(fresh.db, customerId), reservedGpu(gpuId!, hostId, providerId), { epoch: 1 });
+    await acceptReport(fresh.db, hostId, { containers: [{ assignmentId: a.assignmentId, epoch: 1, state: 'running' }], receipts: [] });
+    await fresh.db.updateTable('hosts').set({ last_heartbeat_at: new Date(Date.now() - age * 1000) }).where('id', '=', hostId).execute();
+    fleet.push(a);
+  }
+  await recordApiAlive(fresh.db, 'fleet-silence-test', new Date(Date.now() - 600_000));
+  return fleet;
+}
 
 test('a fleet mostly silent at once loses no host and fails nothing over; once heard again, the silent few are judged', async () => {
   const customerId = await seedCustomer(fresh.db);
@@ -64,4 +81,28 @@ test('a fleet mostly silent at once loses no host and fails nothing over; once h
   const after = await statuses();
   expect(fleet.filter((a) => after[a.hostId] === 'lost').map((a) => a.hostId).sort()).toEqual(silenced.slice(10).map((a) => a.hostId).sort());
   expect([...new Set(signals)].sort()).toEqual(silenced.slice(10).map((a) => a.assignmentId).sort());
+});
+
+test('a fleet heard late as a whole gives each host its median lateness more; a host silent beyond that is lost', async () => {
+  // Median 8 s against a 10 s timeout: hosts are judged after 10 + (8 − 2.5) → 16 s. Six hosts 13 s
+  // silent (under half the fleet, so no mass silence) are late like the rest; one 40 s silent is gone.
+  const fleet = await fleetHeard([...Array(13).fill(8), ...Array(6).fill(13), 40]);
+  const signals: string[] = [];
+  const client = { workflow: { getHandle: () => ({ signal: async (_def: unknown, arg: { assignmentId: string }) => void signals.push(arg.assignmentId) }) } } as unknown as Client;
+  const metrics = createControlMetrics({ processMetrics: false });
+  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 10, tickMs: 50, metrics });
+  const gone = fleet.at(-1)!;
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!signals.includes(gone.assignmentId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await monitor.stop();
+  }
+  const lost = (await fresh.db.selectFrom('hosts').select('id').where('status', '=', 'lost').execute()).map((h) => h.id);
+  expect(lost).toEqual([gone.hostId]);
+  expect([...new Set(signals)]).toEqual([gone.assignmentId]);
+  const judged = (await metrics.registry.getSingleMetric('lease_engine_fleet_judged_timeout_seconds')!.get()).values[0]!.value;
+  // 16 s, or 17 once the seconds spent seeding the fleet have aged its median past 8.5 s.
+  expect(judged).toBeGreaterThanOrEqual(16);
+  expect(judged).toBeLessThanOrEqual(17);
 });

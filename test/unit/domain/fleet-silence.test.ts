@@ -1,4 +1,4 @@
-import { DEFAULT_MASS_SILENCE, isMassSilence } from '../../../domain/fleet-silence';
+import { DEFAULT_MASS_SILENCE, isMassSilence, judgedTimeoutSeconds } from '../../../domain/fleet-silence';
 
 describe('isMassSilence', () => {
   it.each([
@@ -11,11 +11,26 @@ describe('isMassSilence', () => {
     [{ hosts: 2, silent: 1 }, false],
     [{ hosts: 0, silent: 0 }, false],
   ])('%o → %s', (count, expected) => {
-    expect(isMassSilence(count)).toBe(expected);
+    expect(isMassSilence({ ...count, medianSilenceSeconds: 0 })).toBe(expected);
   });
 
   it('follows the policy it is given', () => {
-    expect(isMassSilence({ hosts: 10, silent: 3 }, { share: 0.25, minimumSilent: 3 })).toBe(true);
-    expect(isMassSilence({ hosts: 10, silent: 3 }, DEFAULT_MASS_SILENCE)).toBe(false);
+    expect(isMassSilence({ hosts: 10, silent: 3, medianSilenceSeconds: 1 }, { share: 0.25, minimumSilent: 3 })).toBe(true);
+    expect(isMassSilence({ hosts: 10, silent: 3, medianSilenceSeconds: 1 }, DEFAULT_MASS_SILENCE)).toBe(false);
+  });
+});
+
+describe('judgedTimeoutSeconds', () => {
+  it.each([
+    // A healthy fleet (reports every 2 s: median about 1 s) is judged at the timeout itself.
+    [10, 0, 10],
+    [10, 1, 10],
+    [10, 2.5, 10],
+    // A fleet behind by its median: that much more, in whole seconds.
+    [10, 2.6, 11],
+    [10, 8.5, 16],
+    [30, 20, 43],
+  ])('timeout %d s, median silence %d s → %d s', (timeout, median, judged) => {
+    expect(judgedTimeoutSeconds(timeout, { medianSilenceSeconds: median })).toBe(judged);
   });
 });
