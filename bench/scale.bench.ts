@@ -251,22 +251,35 @@ runBenchmark('scale bench', async () => {
   const busyFrom = await machineBusy();
   const loadFrom = sampleUsage(parts());
   const loadAverages: number[] = [];
+  const confirmedSettlements = async () => Number((await stack.db.selectFrom('settlements').select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('kind', '=', 'settle').where('status', '=', 'confirmed').where('lease_id', 'in', leaseIds).executeTakeFirstOrThrow()).n);
+  const runningSamples: number[] = [];
+  const confirmedFrom = await confirmedSettlements();
   const loadSamples = await observe(opts.periods * opts.period * 1000, parts, probes, async () => {
     loadAverages.push(os.loadavg()[0]!);
-    const confirmed = await stack.db.selectFrom('settlements').select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('kind', '=', 'settle').where('status', '=', 'confirmed').where('lease_id', 'in', leaseIds).executeTakeFirstOrThrow();
-    log.info({ confirmedSettlements: Number(confirmed.n), fleet: fleetStats() }, 'holding');
+    runningSamples.push(await countLeases(stack, leaseIds, ['running']));
+    log.info({ confirmedSettlements: await confirmedSettlements(), fleet: fleetStats() }, 'holding');
   });
   const loadTo = sampleUsage(parts());
   const busyTo = await machineBusy();
   const windowSeconds = (loadTo.at - loadFrom.at) / 1000;
+  // Throughput while holding, against what the running leases owe: a stack that keeps up confirms one
+  // settlement per lease per period. Logged now, so a run stopped in its (slow, saturated) cancels keeps it.
+  const meanRunning = runningSamples.length > 0 ? runningSamples.reduce((a, b) => a + b, 0) / runningSamples.length : 0;
+  const holdThroughput = {
+    settlementsConfirmedPerSecond: Math.round(((await confirmedSettlements()) - confirmedFrom) / windowSeconds * 100) / 100,
+    settlementsDuePerSecond: Math.round(meanRunning / opts.period * 100) / 100,
+    meanLeasesRunning: Math.round(meanRunning),
+  };
+  log.info({ holdThroughput, fleet: fleetStats(), processes: usageBetween(loadFrom, loadTo, loadSamples) }, 'hold over');
   const requestsTo = { host: await sumCounters(stack.metricsUrls.hosts), customer: await sumCounters(stack.metricsUrls.customers) };
   const fleetAtEnd = fleetStats();
   const ended = await stack.db.selectFrom('leases').select(['id', 'status', 'end_reason']).where('id', 'in', leaseIds).execute();
   const endedEarly = ended.filter((l) => isTerminal(l.status as LeaseStatus)).map((l) => ({ leaseId: l.id, status: l.status, endReason: l.end_reason }));
 
   // Cancel everything, then read the ledger and the histories.
-  const cancelLimiter = new Limiter(opts.startConcurrency);
+  // Cancels wait on each workflow's close: more of them in flight than starts, or a saturated stack takes an hour.
+  const cancelLimiter = new Limiter(Math.max(opts.startConcurrency, 64));
   const cancels = await Promise.all(leaseIds.map((id, i) => cancelLimiter.run(async () => {
     // A cancel waits on the workflow's answer: one that never comes (a stuck lease) is a result, not a crash.
     const answer = await request(`${stack.customerApiUrl}/v1/leases/${id}/cancel`, 'POST', undefined, ownerOf(i))
@@ -333,6 +346,8 @@ runBenchmark('scale bench', async () => {
       leasesStartedPerSecond: allStartedMs ? Math.round((everStarted / (allStartedMs / 1000)) * 10) / 10 : 0,
     },
     settlement: {
+      /** Confirmed per second while holding, beside what the running leases owed (one per lease per period). */
+      holdThroughput,
       samples: samples.length,
       lagMs: lag,
       lagMsInHoldWindow: windowLag.length > 0 ? percentiles(windowLag.map((s) => s.lagMs)) : null,
