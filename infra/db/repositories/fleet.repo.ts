@@ -23,7 +23,9 @@ export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number)
     .select([
       sql<string>`count(*)`.as('hosts'),
       sql<string>`count(*) filter (where last_heartbeat_at < now() - make_interval(secs => ${timeoutSeconds}))`.as('silent'),
-      sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from now() - last_heartbeat_at))`.as('median'),
+      // The median host's own silence (percentile_disc: the lower of two middles, never a mean), so one dead
+      // host of two does not make the live one's silence look longer.
+      sql<number | null>`percentile_disc(0.5) within group (order by extract(epoch from now() - last_heartbeat_at))`.as('median'),
     ])
     .where('status', 'in', ['online', 'lost'])
     .where('last_heartbeat_at', '>', sql<Date>`now() - interval '1 hour'`)

@@ -106,3 +106,24 @@ test('a fleet heard late as a whole gives each host its median lateness more; a 
   expect(judged).toBeGreaterThanOrEqual(16);
   expect(judged).toBeLessThanOrEqual(17);
 });
+
+test('in a fleet of two, one host dead does not stretch the other\'s timeout: the median is a host, not a mean', async () => {
+  // A mean of the two would be 3 s: a judged timeout of 6 s, and the dead host not lost yet.
+  const [alive, dead] = await fleetHeard([0, 6]);
+  const metrics = createControlMetrics({ processMetrics: false });
+  const client = { workflow: { getHandle: () => ({ signal: async () => undefined }) } } as unknown as Client;
+  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 4, tickMs: 50, metrics });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const status = (await fresh.db.selectFrom('hosts').select('status').where('id', '=', dead!.hostId).executeTakeFirstOrThrow()).status;
+      if (status === 'lost') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await monitor.stop();
+  }
+  const statuses = Object.fromEntries((await fresh.db.selectFrom('hosts').select(['id', 'status']).execute()).map((h) => [h.id, h.status]));
+  expect(statuses).toEqual({ [alive!.hostId]: 'online', [dead!.hostId]: 'lost' });
+  expect((await metrics.registry.getSingleMetric('lease_engine_fleet_judged_timeout_seconds')!.get()).values[0]!.value).toBe(4);
+});
