@@ -72,7 +72,9 @@ export async function acceptReport(
     answer.rejected.push(...outcome.rejected.map((r) => ({ assignmentId, ...r })));
     if (outcome.tip === undefined) unknown.add(assignmentId);
     else tips.set(assignmentId, outcome.tip && { seq: outcome.tip.seq, hash: outcome.tip.hash });
-    if (outcome.unhealthy) log?.warn({ hostId, assignmentId, rejected: outcome.rejected }, 'host marked unhealthy: receipts rejected');
+    if (outcome.unhealthy) {
+      log?.warn({ hostId, assignmentId, rejectedCount: outcome.rejected.length, rejected: outcome.rejected.slice(0, 5) }, 'host marked unhealthy: receipts rejected');
+    }
   }
   if (answer.rejected.length > 0) log?.info({ hostId, rejected: answer.rejected.slice(0, 5) }, 'receipts rejected');
 

@@ -11,9 +11,9 @@
  *
  * Short of that, an engine that is behind makes every host look late by the same amount: the fleet's
  * median silence rises (a healthy fleet's stays near half a report interval). Each host is then given
- * that much more before it is judged: at 1,000 simulated hosts on 2 cores the median report was 8 s old
- * and hosts were marked lost 3,744 times in 15 minutes for the API's slowness. A real outage of fewer
- * than half the hosts does not move the median, so it is judged as fast as ever.
+ * that much more before it is judged, up to a second timeout: at 1,000 simulated hosts on 2 cores the
+ * median report was 8 s old and hosts were marked lost 3,744 times in 15 minutes for the API's slowness.
+ * A real outage of fewer than half the hosts does not move the median, so it is judged as fast as ever.
  */
 
 export interface FleetSilenceCount {
@@ -39,12 +39,17 @@ export function isMassSilence({ hosts, silent }: FleetSilenceCount, policy: Mass
   return silent >= policy.minimumSilent && silent > hosts * policy.share;
 }
 
+/** Below this many recent hosts the median is a few hosts' own silence, not the engine's lateness. */
+export const MEDIAN_RULE_MINIMUM_HOSTS = 20;
+
 /**
  * The silence a host may keep before it is judged: the heartbeat timeout, plus whatever the fleet's
  * median silence exceeds a quarter of it by (a healthy fleet reports well within that, so it is judged at
- * exactly the timeout).
+ * exactly the timeout), at most twice the timeout in all. Only a fleet of MEDIAN_RULE_MINIMUM_HOSTS or
+ * more: in a small one the median host may be a dead one, which would stretch its own timeout forever.
  */
-export function judgedTimeoutSeconds(heartbeatTimeoutSeconds: number, { medianSilenceSeconds }: Pick<FleetSilenceCount, 'medianSilenceSeconds'>): number {
+export function judgedTimeoutSeconds(heartbeatTimeoutSeconds: number, { hosts, medianSilenceSeconds }: Pick<FleetSilenceCount, 'hosts' | 'medianSilenceSeconds'>): number {
+  if (hosts < MEDIAN_RULE_MINIMUM_HOSTS) return heartbeatTimeoutSeconds;
   const behind = medianSilenceSeconds - heartbeatTimeoutSeconds / 4;
-  return behind > 0 ? heartbeatTimeoutSeconds + Math.ceil(behind) : heartbeatTimeoutSeconds;
+  return behind > 0 ? heartbeatTimeoutSeconds + Math.min(Math.ceil(behind), heartbeatTimeoutSeconds) : heartbeatTimeoutSeconds;
 }

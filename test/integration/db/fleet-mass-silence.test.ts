@@ -107,17 +107,33 @@ test('a fleet heard late as a whole gives each host its median lateness more; a 
   expect(judged).toBeLessThanOrEqual(17);
 });
 
-test('in a fleet of two, one host dead does not stretch the other\'s timeout: the median is a host, not a mean', async () => {
-  // A mean of the two would be 3 s: a judged timeout of 6 s, and the dead host not lost yet.
-  const [alive, dead] = await fleetHeard([0, 6]);
+test("a fleet split at its middle is judged by a host's own silence, not the mean of the two middles", async () => {
+  // Ten hosts just heard, ten silent for 15 s (half: not a mass silence). A mean of the middles would be
+  // about 8 s, a judged timeout of 16 s, and the ten not lost yet; the lower middle is a live host's.
+  const fleet = await fleetHeard([...Array(10).fill(0), ...Array(10).fill(15)]);
+  const dead = fleet.slice(10).map((a) => a.hostId);
   const metrics = createControlMetrics({ processMetrics: false });
   const client = { workflow: { getHandle: () => ({ signal: async () => undefined }) } } as unknown as Client;
-  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 4, tickMs: 50, metrics });
+  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 10, tickMs: 50, metrics });
+  const lost = async () => (await fresh.db.selectFrom('hosts').select('id').where('status', '=', 'lost').execute()).map((h) => h.id).sort();
+  try {
+    const deadline = Date.now() + 10_000;
+    while ((await lost()).length < dead.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await monitor.stop();
+  }
+  expect(await lost()).toEqual([...dead].sort());
+  expect((await metrics.registry.getSingleMetric('lease_engine_fleet_judged_timeout_seconds')!.get()).values[0]!.value).toBe(10);
+});
+
+test('a small fleet is judged at the timeout, even when its median host is the silent one', async () => {
+  const [alive, dead] = await fleetHeard([0, 6]);
+  const monitor = startFleetMonitor({ db: fresh.db, client: { workflow: { getHandle: () => ({ signal: async () => undefined }) } } as unknown as Client,
+    heartbeatTimeoutSeconds: 4, tickMs: 50 });
   try {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const status = (await fresh.db.selectFrom('hosts').select('status').where('id', '=', dead!.hostId).executeTakeFirstOrThrow()).status;
-      if (status === 'lost') break;
+      if ((await fresh.db.selectFrom('hosts').select('status').where('id', '=', dead!.hostId).executeTakeFirstOrThrow()).status === 'lost') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
@@ -125,5 +141,4 @@ test('in a fleet of two, one host dead does not stretch the other\'s timeout: th
   }
   const statuses = Object.fromEntries((await fresh.db.selectFrom('hosts').select(['id', 'status']).execute()).map((h) => [h.id, h.status]));
   expect(statuses).toEqual({ [alive!.hostId]: 'online', [dead!.hostId]: 'lost' });
-  expect((await metrics.registry.getSingleMetric('lease_engine_fleet_judged_timeout_seconds')!.get()).values[0]!.value).toBe(4);
 });

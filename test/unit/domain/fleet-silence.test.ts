@@ -26,11 +26,18 @@ describe('judgedTimeoutSeconds', () => {
     [10, 0, 10],
     [10, 1, 10],
     [10, 2.5, 10],
-    // A fleet behind by its median: that much more, in whole seconds.
+    // A fleet behind by its median: that much more, in whole seconds, up to a second timeout.
     [10, 2.6, 11],
     [10, 8.5, 16],
     [30, 20, 43],
+    [10, 40, 20],
   ])('timeout %d s, median silence %d s → %d s', (timeout, median, judged) => {
-    expect(judgedTimeoutSeconds(timeout, { medianSilenceSeconds: median })).toBe(judged);
+    expect(judgedTimeoutSeconds(timeout, { hosts: 1000, medianSilenceSeconds: median })).toBe(judged);
+  });
+
+  it('leaves a small fleet at the timeout: its median host may be the dead one', () => {
+    expect(judgedTimeoutSeconds(4, { hosts: 1, medianSilenceSeconds: 30 })).toBe(4);
+    expect(judgedTimeoutSeconds(4, { hosts: 19, medianSilenceSeconds: 30 })).toBe(4);
+    expect(judgedTimeoutSeconds(4, { hosts: 20, medianSilenceSeconds: 30 })).toBe(8);
   });
 });
