@@ -1,12 +1,9 @@
 /**
  * The escrow activities against the real chain node and PostgreSQL, with customers that keep their own keys and
- * fund leases through the allowance they approved for the escrow program: a fixed lease that completes (open, three
- * settlements, close); a rolling lease whose every settlement tops the deposit up in the same transaction; an
- * allowance revoked mid-lease, and one too small for a whole top-up; an open the allowance cannot fund; a fee raised
- * mid-lease; an escrow found opened on other terms than the engine asked; and a customer's reclaim after the lease's
- * end plus grace. The money invariant `paidToProviders + fees + burned + refunded = deposited` is checked exactly,
- * on-chain (the Lease account read over JSON-RPC) and in the ledger, together with every token account the money
- * went to and the allowance left.
+ * fund leases through the allowance they approved for the escrow program: fixed and rolling leases, allowances
+ * revoked or too small, a fee raised mid-lease, an escrow opened on other terms, and a reclaim after the end plus
+ * grace. `paidToProviders + fees + burned + refunded = deposited` is checked exactly, on-chain (the Lease account
+ * over JSON-RPC) and in the ledger, with every token account the money went to and the allowance left.
  */
 import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2';
@@ -14,11 +11,10 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { createApproveInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { PublicKey, type Keypair } from '@solana/web3.js';
 import type { CloseEscrowRecord, SettlementRecord } from '../../../activities/contracts';
-import { termsMismatch, type OpenTerms } from '../../../activities/escrow-deposit.effect';
 import { createEscrowActivities } from '../../../activities/escrow.activities';
 import { amountDue, maxRatePerSecond, periodPayouts, receiptsDigest, type BillingLine } from '../../../domain/billing';
 import { depositForSeconds, fundedSpanSeconds, fundingTarget, openingDepositOf, programWindowSeconds } from '../../../domain/rolling-deposit';
-import { escrowBooks, findEscrow, findSettlement, listSettlements, providerEarnings } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { findEscrow, findSettlement, listSettlements, providerEarnings } from '../../../infra/db/repositories/escrow-ledger.repo';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
 import { revokeAllowance } from '../../../infra/solana/customer-allowance';
 import { allowanceAddress, feeSplit, type EscrowLease } from '../../../infra/solana/escrow-client';
@@ -27,6 +23,7 @@ import {
   allowanceOf,
   chainBooksBalance,
   chainSeconds,
+  expectEscrowBooksBalance,
   fundedCustomer,
   landedTransaction,
   leaseOnChain,
@@ -58,16 +55,7 @@ const SPAN = fundedSpanSeconds(PERIOD, 2);
 const WINDOW = programWindowSeconds(PERIOD, 2);
 const digestOf = (period: number) => receiptsDigest([1, 2, 3].map((i) => bytesToHex(sha256(utf8ToBytes(`receipt ${period}.${i}`)))));
 
-/** The ledger's books, the chain's figures, and the invariant on both. */
-async function expectBooksBalance(leaseId: string, lastPeriod: number): Promise<EscrowLease> {
-  const lease = await leaseOnChain(world, leaseId);
-  expect(chainBooksBalance(lease)).toBe(0n);
-  const books = (await escrowBooks(world.fresh.db, leaseId))!;
-  expect(books).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(), fees: lease.fees.toString(),
-    burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod });
-  expect(BigInt(books.paidToProviders) + BigInt(books.fees) + BigInt(books.burned) + BigInt(books.refunded)).toBe(BigInt(books.deposited));
-  return lease;
-}
+const expectBooksBalance = (leaseId: string, lastPeriod: number): Promise<EscrowLease> => expectEscrowBooksBalance(world, leaseId, lastPeriod);
 
 /** A fixed lease funded whole at open (its duration within the window), as before rolling deposits. */
 async function openLease(gpuCount: number, durationSeconds: number, tokens = TOKENS) {
@@ -367,18 +355,6 @@ test('an escrow opened on other terms than the engine asked is a final failure n
   expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS);
   expect(await leaseOnChain(world, leaseId)).toMatchObject({ status: 'closed', refunded: 600n });
   await expectBooksBalance(leaseId, 1);
-});
-
-test('termsMismatch names the first of the Lease account\'s terms that differs', () => {
-  const asked: OpenTerms = { customer: new PublicKey(7).toBase58(), mint: new PublicKey(8).toBase58(), max_rate_per_second: 27_778n,
-    duration_seconds: 600n, deposited: 16_666_667n, window_seconds: 900n };
-  const lease = { customer: new PublicKey(7), mint: new PublicKey(8), maxRatePerSecond: 27_778n, durationSeconds: 600n,
-    deposited: 16_666_667n, windowSeconds: 900n } as EscrowLease;
-  expect(termsMismatch(lease, asked)).toBeNull();
-  const changes: [keyof OpenTerms, Partial<EscrowLease>][] = [['customer', { customer: new PublicKey(9) }], ['mint', { mint: new PublicKey(9) }],
-    ['max_rate_per_second', { maxRatePerSecond: 1n }], ['duration_seconds', { durationSeconds: 601n }], ['deposited', { deposited: 1n }],
-    ['window_seconds', { windowSeconds: 86_400n }]];
-  for (const [field, change] of changes) expect(termsMismatch({ ...lease, ...change }, asked)?.field).toBe(field);
 });
 
 // Last: it moves the chain's clock hours ahead for good.

@@ -19,6 +19,7 @@ import {
 import { Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, type ParsedTransactionWithMeta } from '@solana/web3.js';
 import { createEscrowActivities, createEscrowSteps, type EscrowActivityDeps } from '../../../activities/escrow.activities';
 import { registerCustomerWallet } from '../../../infra/db/repositories/customers.repo';
+import { escrowBooks } from '../../../infra/db/repositories/escrow-ledger.repo';
 import { readAllowance, type Allowance } from '../../../infra/solana/allowance';
 import { bootstrapSolana, type SolanaBootstrap } from '../../../infra/solana/bootstrap';
 import { startChainNode, type ChainNode } from '../../../infra/solana/chain-node/chain-node';
@@ -179,4 +180,15 @@ export async function landedTransaction(world: EscrowWorld, signature: string): 
     return (world.client.program.coder.instruction as BorshInstructionCoder).decode(ix.data, 'base58')?.name ?? 'unknown';
   });
   return { instructions, events: world.client.parseEvents(tx.meta!.logMessages!).map((e) => e.name), tx };
+}
+
+/** The ledger's books and the chain's figures of a lease agree, and `paid + fees + burned + refunded = deposited` on both. */
+export async function expectEscrowBooksBalance(world: EscrowWorld, leaseId: string, lastPeriod: number): Promise<EscrowLease> {
+  const lease = await leaseOnChain(world, leaseId);
+  expect(chainBooksBalance(lease)).toBe(0n);
+  const books = (await escrowBooks(world.fresh.db, leaseId))!;
+  expect(books).toEqual({ deposited: lease.deposited.toString(), paidToProviders: lease.paidToProviders.toString(), fees: lease.fees.toString(),
+    burned: lease.burned.toString(), refunded: lease.refunded.toString(), lastPeriod });
+  expect(BigInt(books.paidToProviders) + BigInt(books.fees) + BigInt(books.burned) + BigInt(books.refunded)).toBe(BigInt(books.deposited));
+  return lease;
 }
