@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { spawnTiedToParent } from './tied-spawn';
 import readline from 'node:readline';
 
 export interface ProcessSpec {
@@ -107,8 +107,9 @@ export class Supervisor {
   private spawn(entry: Entry): void {
     const { spec } = entry;
     // Own process group: a terminal's Ctrl-C reaches the launcher only, which then stops children in
-    // order (engine processes before Temporal), and a group kill also reaches their own children.
-    const child = spawn(spec.command, spec.args, {
+    // order (engine processes before Temporal), and a group kill also reaches their own children. Tied to
+    // the launcher: a launcher SIGKILLed leaves no server holding the ports the next start needs.
+    const child = spawnTiedToParent(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
       uid: spec.uid,

@@ -6,7 +6,6 @@
  * `controlWorker: 'process'` the control worker is a real `workers/control/main.ts` process too, with the
  * same configuration, so a test can SIGKILL it and start it again.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +21,7 @@ import { startChainNode } from '../../infra/solana/chain-node/chain-node';
 import { readKeypair } from '../../infra/solana/chain-node/keypair-file';
 import { approveAllowance, signWalletRegistration } from '../../infra/solana/customer-allowance';
 import { escrowDepsFromConfig } from '../../infra/solana/escrow-deps';
+import { spawnTiedToParent } from '../../scripts/launcher/tied-spawn';
 import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../infra/config';
 import { createCustomer } from '../../infra/db/repositories/customers.repo';
@@ -86,6 +86,8 @@ export interface TestEngine {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON answers field by field
   request(method: string, url: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: any }>;
   killHost(hostId: string): void;
+  /** Starts the host's agent again as it was first started (same key file); the new process replaces it in hostProcesses. */
+  reviveHost(hostId: string): ChildProcess;
   /** The control worker process now (`controlWorker: 'process'` only; undefined in-process). */
   controlWorkerProcess(): ChildProcess | undefined;
   /** SIGKILLs the control worker process and waits until it is gone (`'process'` only). */
@@ -158,7 +160,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   const controlEnv = { ...env, TEMPORAL_NAMESPACE: temporal.namespace ?? 'default' };
   const startControlProcess = async (extra: Record<string, string>): Promise<ChildProcess> => {
     // The launcher's entry: the worker compiled ahead when current, the TypeScript through tsx otherwise.
-    const child = spawn(process.execPath, [path.join(ROOT, 'workers/control/start.cjs')], {
+    const child = spawnTiedToParent(process.execPath, [path.join(ROOT, 'workers/control/start.cjs')], {
       cwd: ROOT, env: { ...process.env, ...controlEnv, ...extra }, stdio: ['ignore', 'inherit', 'inherit'],
     });
     controlProcess = child;
@@ -200,8 +202,8 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   }
 
   const hostProcesses = new Map<string, ChildProcess>();
-  for (const plan of options.hosts) {
-    const child = spawn(
+  const spawnHost = (plan: HostPlan): ChildProcess => {
+    const child = spawnTiedToParent(
       process.execPath,
       [
         '--import', 'tsx', path.join(ROOT, 'workers/host-agent/main.ts'),
@@ -218,7 +220,9 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
       { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     hostProcesses.set(plan.hostId, child);
-  }
+    return child;
+  };
+  for (const plan of options.hosts) spawnHost(plan);
   // A test process that dies without stop() must not leave agents polling a dead server.
   process.once('exit', () => hostProcesses.forEach((child) => child.kill('SIGKILL')));
 
@@ -244,6 +248,11 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
     controlMetrics,
     request,
     killHost: (hostId) => hostProcesses.get(hostId)?.kill('SIGKILL'),
+    reviveHost: (hostId) => {
+      const plan = options.hosts.find((h) => h.hostId === hostId);
+      if (!plan) throw new Error(`no host ${hostId} in this engine`);
+      return spawnHost(plan);
+    },
     controlWorkerProcess: () => controlProcess,
     killControlWorker,
     advanceChainClock: (ms: number) => {

@@ -5,7 +5,7 @@
  * (infra/temporal/cluster-server.ts); only supervision differs.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { spawnTiedToParent } from '../../scripts/launcher/tied-spawn';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -70,7 +70,7 @@ export async function startTestTemporalCluster(install: TemporalServerInstall): 
   const port = async () => ({ grpc: await freePort(), membership: await freePortBelow(MAX_MEMBERSHIP_PORT) });
   const ports = { frontend: await port(), history: await port(), matching: await port(), worker: await port(), frontendHttp: await freePort() };
   writeTemporalServerConfig({ root, persistence, ports, logLevel: 'error' });
-  const child = spawn(install.server, temporalServerArgs(root), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTiedToParent(install.server, temporalServerArgs(root), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   // Kept for the error message: the server says why it could not start.
   let output = '';
   const keep = (chunk: Buffer) => {

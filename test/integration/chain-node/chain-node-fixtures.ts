@@ -2,7 +2,8 @@
  * The local chain node as the tests drive it: in process (startChainNode) or as its own process (the launcher's
  * way, which a kill -9 can take down), plus raw JSON-RPC calls for what `Connection` hides (error codes).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTiedToParent } from '../../../scripts/launcher/tied-spawn';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -73,7 +74,7 @@ export interface ChainNodeProcess {
 /** `node --import tsx infra/solana/chain-node/main.ts`, answered /health when this resolves. */
 export async function spawnChainNode(dataDir: string, port: number): Promise<ChainNodeProcess> {
   const args = ['--import', 'tsx', 'infra/solana/chain-node/main.ts', '--port', String(port), '--data-dir', dataDir];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' },
+  const child = spawnTiedToParent(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -2,7 +2,7 @@
  * The embedded PostgreSQL server in a child process under tsx, as the launcher runs it: PGlite loads Node
  * built-ins with dynamic import(), which jest's module sandbox refuses.
  */
-import { spawn } from 'node:child_process';
+import { spawnTiedToParent } from '../../../scripts/launcher/tied-spawn';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -22,7 +22,7 @@ export interface EmbeddedPostgresProcess {
 }
 
 export async function startEmbeddedPostgresProcess(dataDir: string, port: number): Promise<EmbeddedPostgresProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', SERVER_SCRIPT], {
+  const child = spawnTiedToParent(process.execPath, ['--import', 'tsx', '-e', SERVER_SCRIPT], {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnTiedToParent } from '../../../scripts/launcher/tied-spawn';
 import { decodeSecretKey, publicKeyOf } from '../../../domain/host-key';
 import type { ProofReceiptBody } from '../../../domain/proof-receipt';
 import { endAssignment } from '../../../infra/db/repositories/assignments.repo';
@@ -76,7 +77,7 @@ afterAll(async () => {
 });
 
 function startAgent(): Agent {
-  const child = spawn(
+  const child = spawnTiedToParent(
     process.execPath,
     [
       ...AGENT_ENTRY,

@@ -3,8 +3,6 @@
  * same or better tier with a new epoch, the lost host is paid nothing past its last receipt, and when
  * the killed agent comes back it stops its superseded container.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import Docker from 'dockerode';
 import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
@@ -79,10 +77,7 @@ test('a killed host fails over to another tier-1 provider and its unproven secon
   // The killed agent comes back with its key: its container of the superseded epoch is stopped.
   const stale = await docker.listContainers({ all: true, filters: { label: [`lease-engine.assignment=${first!.assignmentId}`] } });
   expect(stale).toHaveLength(1);
-  const revived = spawn(process.execPath, [...engine.hostProcesses.get('fo-t1-cheap')!.spawnargs.slice(1)], {
-    cwd: path.resolve(__dirname, '../../..'), env: process.env, stdio: 'inherit',
-  });
-  engine.hostProcesses.set('fo-t1-cheap', revived);
+  engine.reviveHost('fo-t1-cheap');
   await waitFor(async () => {
     const left = await docker.listContainers({ all: true, filters: { label: [`lease-engine.assignment=${first!.assignmentId}`] } });
     return left.length === 0;
