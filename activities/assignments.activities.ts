@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { receiptsDigest } from '../domain/billing';
 import { failoverSeconds, replacedFaultAt } from '../domain/failover-timing';
+import { startDeadlineExtensionSeconds } from '../domain/fleet-silence';
 import type { Database } from '../infra/db/schema';
 import {
   GpuAlreadyAssignedError,
@@ -21,6 +22,7 @@ import {
 import { markHostUnhealthy, recordHostEvent } from '../infra/db/repositories/host-events.repo';
 import type { ControlActivityMetrics } from './activity-metrics';
 import type { AwaitRunningInput, AwaitRunningResult, ControlActivities } from './contracts';
+import { readFleetJudgement } from './fleet-judgement';
 
 interface Deps {
   db: Kysely<Database>;
@@ -74,7 +76,8 @@ export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySec
      */
     async awaitContainersRunning(input: AwaitRunningInput): Promise<AwaitRunningResult> {
       const context = Context.current();
-      const deadline = input.deadline;
+      let deadline = input.deadline;
+      let extended = input.heartbeatTimeoutSeconds === undefined;
       for (;;) {
         const outcomes = await containerOutcomes(db, input.assignmentIds);
         const running = outcomes.filter((o) => o.runningAt !== null);
@@ -82,6 +85,19 @@ export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySec
         // exited counts as started: see hasStarted) has given up on it.
         const refused = outcomes.filter((o) => o.runningAt === null && o.reportedState !== null && o.reportedState !== 'running');
         const pending = outcomes.filter((o) => o.runningAt === null && !refused.includes(o));
+        if (pending.length > 0 && Date.now() >= deadline && !extended) {
+          // Judged as the fleet monitor judges silence: a host is not unhealthy for reports the engine was too
+          // slow (or away) to hear. Once per attempt, so a dead host is replaced at most a timeout later.
+          extended = true;
+          const timeout = input.heartbeatTimeoutSeconds!;
+          const judgement = await readFleetJudgement(db, timeout);
+          const extra = startDeadlineExtensionSeconds(timeout, judgement);
+          if (extra > 0) {
+            deadline += extra * 1000;
+            log?.info({ assignmentIds: pending.map((o) => o.assignmentId), extraSeconds: extra, heldBy: judgement.heldBy },
+              'dispatch deadline moved on: the fleet is heard late');
+          }
+        }
         if (pending.length === 0 || Date.now() >= deadline) {
           if (metrics) await observeFailovers(running.map((o) => ({ assignmentId: o.assignmentId, runningAt: o.runningAt as number })));
           return {

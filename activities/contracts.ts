@@ -62,6 +62,11 @@ export interface AwaitRunningInput {
   assignmentIds: string[];
   /** Unix ms: a container not reported running by then is not coming (its host is unhealthy). */
   deadline: number;
+  /**
+   * The lease's heartbeat timeout: given, the deadline moves on by what the fleet as a whole is heard late by,
+   * or by this whole timeout while hosts cannot be judged at all (domain/fleet-silence.ts).
+   */
+  heartbeatTimeoutSeconds?: number;
 }
 
 export interface AwaitRunningResult {

@@ -53,3 +53,46 @@ export function judgedTimeoutSeconds(heartbeatTimeoutSeconds: number, { hosts, m
   const behind = medianSilenceSeconds - heartbeatTimeoutSeconds / 4;
   return behind > 0 ? heartbeatTimeoutSeconds + Math.min(Math.ceil(behind), heartbeatTimeoutSeconds) : heartbeatTimeoutSeconds;
 }
+
+/** What the fleet monitor knows before it judges anyone. */
+export interface FleetJudgementInput {
+  /** Seconds an API has served without a gap (0 while none does): hosts are heard only through it. */
+  apiUpSeconds: number;
+  silence: FleetSilenceCount;
+  /** Seconds left of the hold a mass silence left behind (0 when none). */
+  holdLeftSeconds: number;
+}
+
+export interface FleetJudgement {
+  /** Whether any host may be judged by its silence now (lost, proved nothing, never started its container). */
+  heard: boolean;
+  /** Why not: no API heard them long enough, most of the fleet silent now, or a mass silence just ended. */
+  heldBy: 'api' | 'mass_silence' | 'after_mass_silence' | null;
+  /** The silence after which a host is judged while heard (judgedTimeoutSeconds). */
+  timeoutSeconds: number;
+}
+
+/**
+ * Whether hosts may be judged now, and after what silence. A mass silence holds judgement while it lasts and for
+ * a whole timeout after (the caller renews that hold each time it finds one): a fleet coming back reports over
+ * seconds, and without the hold the half not heard yet when the other half was would all be judged lost at once
+ * (60 hosts in one tick after a PostgreSQL restart in a 300-lease chaos run here). After an API outage the up-time
+ * rule gives the same whole timeout.
+ */
+export function judgeFleet(heartbeatTimeoutSeconds: number, { apiUpSeconds, silence, holdLeftSeconds }: FleetJudgementInput,
+  policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): FleetJudgement {
+  const timeoutSeconds = judgedTimeoutSeconds(heartbeatTimeoutSeconds, silence);
+  if (apiUpSeconds < heartbeatTimeoutSeconds) return { heard: false, heldBy: 'api', timeoutSeconds };
+  if (isMassSilence(silence, policy)) return { heard: false, heldBy: 'mass_silence', timeoutSeconds };
+  if (holdLeftSeconds > 0) return { heard: false, heldBy: 'after_mass_silence', timeoutSeconds };
+  return { heard: true, heldBy: null, timeoutSeconds };
+}
+
+/**
+ * How much longer than its deadline a dispatch waits for its host to report the container running: what the
+ * fleet as a whole is late by, or a whole timeout while hosts cannot be judged at all (their reports are not
+ * getting through). Never more than one timeout: a host that is really dead is replaced at most that much later.
+ */
+export function startDeadlineExtensionSeconds(heartbeatTimeoutSeconds: number, judgement: FleetJudgement): number {
+  return judgement.heard ? judgement.timeoutSeconds - heartbeatTimeoutSeconds : heartbeatTimeoutSeconds;
+}

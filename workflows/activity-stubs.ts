@@ -20,7 +20,8 @@ export const control = proxyActivities<ControlActivities>({
 export function dispatchWatch(timings: LeaseTimings): Pick<ControlActivities, 'awaitContainersRunning'> {
   return proxyActivities<ControlActivities>({
     taskQueue: CONTROL_TASK_QUEUE,
-    startToCloseTimeout: `${timings.heartbeatTimeoutSeconds + 30}s`,
+    // The deadline (a heartbeat timeout), one more while the fleet is heard late or not at all, and room to answer.
+    startToCloseTimeout: `${2 * timings.heartbeatTimeoutSeconds + 30}s`,
     heartbeatTimeout: '5s',
     retry: { initialInterval: '200ms', maximumInterval: '5s', backoffCoefficient: 2 },
   });

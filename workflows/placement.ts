@@ -114,6 +114,7 @@ async function dispatch(run: LeaseRun, placements: Placement[]): Promise<{ start
   const outcome = await dispatchWatch(input.timings).awaitContainersRunning({
     assignmentIds: assignments.map((a) => a.assignmentId),
     deadline: now() + input.timings.heartbeatTimeoutSeconds * 1000,
+    heartbeatTimeoutSeconds: input.timings.heartbeatTimeoutSeconds,
   });
   const failed: { assignment: AssignmentState; reason: string }[] = [];
   for (const miss of outcome.notRunning) {

@@ -279,6 +279,7 @@ export interface Database {
   settlement_payouts: SettlementPayoutTable;
   host_events: HostEventTable;
   api_liveness: ApiLivenessTable;
+  fleet_hold: FleetHoldTable;
   lease_events: LeaseEventTable;
   container_logs: ContainerLogTable;
   container_log_meters: ContainerLogMeterTable;
@@ -332,6 +333,12 @@ export interface ApiLivenessTable {
   instance: string;
   started_at: Timestamp;
   seen_at: Timestamp;
+}
+
+/** The fleet monitors' hold on judging hosts by their silence (one row, 'mass_silence'). */
+export interface FleetHoldTable {
+  id: string;
+  held_until: Timestamp;
 }
 
 export type Customer = Selectable<CustomerTable>;

@@ -14,13 +14,16 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DEFAULT_LOG_POLICY } from '../../domain/container-logs';
 import type { MassSilencePolicy } from '../../domain/fleet-silence';
-import { DEFAULT_MASS_SILENCE, isMassSilence, judgedTimeoutSeconds } from '../../domain/fleet-silence';
-import { apiUpSeconds } from '../../infra/db/repositories/api-liveness.repo';
+import { DEFAULT_MASS_SILENCE } from '../../domain/fleet-silence';
+import { readFleetJudgement } from '../../activities/fleet-judgement';
 import { deleteLogsOfLeasesEndedBefore } from '../../infra/db/repositories/container-logs.repo';
 import type { FaultKind } from '../../infra/db/repositories/fleet.repo';
-import { claimFaults, fleetSilence, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
+import { claimFaults, holdFleetJudgement, markSilentHostsLost } from '../../infra/db/repositories/fleet.repo';
 import type { Database } from '../../infra/db/schema';
 import { assignmentFaultSignal, leaseWorkflowId } from '../../workflows/messages';
+
+/** At most one "heard late" warning per this long (the state itself is the judged-timeout gauge). */
+const LATE_WARNING_EVERY_MS = 60_000;
 
 export interface FleetMonitorOptions {
   db: Kysely<Database>;
@@ -61,6 +64,8 @@ export function startFleetMonitor({
   let stopped = false;
   let holding = false;
   let judgedTimeout = heartbeatTimeoutSeconds;
+  let lateWarnedAt = Number.NEGATIVE_INFINITY;
+  let lateWarned = false;
   let wake: (() => void) | null = null;
   let logsSweptAt = 0;
 
@@ -78,29 +83,38 @@ export function startFleetMonitor({
   }
 
   async function tick(): Promise<void> {
-    // Hosts report through the API: after an API outage they get a whole timeout to be heard again,
-    // before their silence counts as lost or their missing receipts as proving nothing.
-    let heard = (await apiUpSeconds(db)) >= heartbeatTimeoutSeconds;
-    let timeout = heartbeatTimeoutSeconds;
-    if (heard) {
-      // The fleet's own silence first (domain/fleet-silence.ts): most of it silent at once is the engine's
-      // failure, and a fleet behind by its median gives each host that much more.
-      const silence = await fleetSilence(db, heartbeatTimeoutSeconds);
-      const mass = isMassSilence(silence, massSilence);
-      timeout = judgedTimeoutSeconds(heartbeatTimeoutSeconds, silence);
+    // Hosts report through the API: after an API outage they get a whole timeout to be heard again, before
+    // their silence counts as lost or their missing receipts as proving nothing. Most of the fleet silent at
+    // once is the engine's failure, and a fleet behind by its median gives each host that much more
+    // (domain/fleet-silence.ts).
+    const judgement = await readFleetJudgement(db, heartbeatTimeoutSeconds, massSilence);
+    const { silence } = judgement;
+    const mass = judgement.heldBy === 'mass_silence';
+    // Renewed while it lasts: every monitor then holds for a whole timeout after the fleet is heard again.
+    if (mass) await holdFleetJudgement(db, judgement.timeoutSeconds);
+    const heard = judgement.heard;
+    const timeout = judgement.timeoutSeconds;
+    if (judgement.heldBy !== 'api') {
       if (mass) metrics?.massSilence?.();
       metrics?.judgedTimeout?.(timeout);
       if (mass !== holding) {
         if (mass) log?.error(silence, 'most of the fleet is silent at once: holding judgement of hosts until it is heard again');
-        else log?.info(silence, 'the fleet is heard again: judging hosts');
+        else log?.info(silence, 'most of the fleet is heard again: judging hosts after a whole timeout more');
       }
       if ((timeout > heartbeatTimeoutSeconds) !== (judgedTimeout > heartbeatTimeoutSeconds)) {
-        if (timeout > heartbeatTimeoutSeconds) log?.warn({ ...silence, judgedTimeoutSeconds: timeout }, 'the fleet as a whole is heard late: hosts are judged after a longer silence');
-        else log?.info(silence, 'the fleet is heard on time again: hosts are judged at the heartbeat timeout');
+        // A loaded engine's median hovers at the threshold and flips every few ticks: one warning a minute
+        // (with its matching all-clear) says it; the gauge has every tick.
+        if (timeout > heartbeatTimeoutSeconds && Date.now() - lateWarnedAt >= LATE_WARNING_EVERY_MS) {
+          lateWarnedAt = Date.now();
+          lateWarned = true;
+          log?.warn({ ...silence, judgedTimeoutSeconds: timeout }, 'the fleet as a whole is heard late: hosts are judged after a longer silence');
+        } else if (timeout === heartbeatTimeoutSeconds && lateWarned) {
+          lateWarned = false;
+          log?.info(silence, 'the fleet is heard on time again: hosts are judged at the heartbeat timeout');
+        }
       }
       holding = mass;
       judgedTimeout = timeout;
-      heard = !mass;
     }
     if (heard) {
       const lost = await markSilentHostsLost(db, timeout);

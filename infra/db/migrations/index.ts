@@ -14,6 +14,7 @@ import * as customerAllowance from './2026_12_01_0007_customer_allowance';
 import * as containerLogs from './2026_12_01_0008_container_logs';
 import * as operators from './2026_12_01_0009_operators';
 import * as providerReliability from './2026_12_01_0010_provider_reliability';
+import * as fleetHold from './2026_12_01_0011_fleet_hold';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_parties_and_inventory': partiesAndInventory,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0008_container_logs': containerLogs,
   '2026_12_01_0009_operators': operators,
   '2026_12_01_0010_provider_reliability': providerReliability,
+  '2026_12_01_0011_fleet_hold': fleetHold,
 };

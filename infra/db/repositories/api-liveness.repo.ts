@@ -10,11 +10,19 @@ import type { Database } from '../schema';
 /** An instance not seen for this long is down. */
 const FRESH_SECONDS = 3;
 
+/**
+ * `instance` serves now, and has since `startedAt` unless it went unseen for a while: an API that could not
+ * record itself (PostgreSQL away, the process stalled) could not record the hosts' reports either, so its
+ * up-time starts again, and the hosts get a whole timeout to be heard once it is back.
+ */
 export async function recordApiAlive(db: Kysely<Database>, instance: string, startedAt: Date): Promise<void> {
   await db
     .insertInto('api_liveness')
     .values({ instance, started_at: startedAt, seen_at: sql<Date>`now()` })
-    .onConflict((oc) => oc.column('instance').doUpdateSet({ seen_at: sql<Date>`now()` }))
+    .onConflict((oc) => oc.column('instance').doUpdateSet({
+      started_at: sql<Date>`case when api_liveness.seen_at < now() - make_interval(secs => ${FRESH_SECONDS}) then now() else api_liveness.started_at end`,
+      seen_at: sql<Date>`now()`,
+    }))
     .execute();
   // Instances gone for an hour are history.
   await db.deleteFrom('api_liveness').where('seen_at', '<', sql<Date>`now() - interval '1 hour'`).execute();

@@ -33,6 +33,27 @@ export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number)
   return { hosts: Number(row.hosts), silent: Number(row.silent), medianSilenceSeconds: Number(row.median ?? 0) };
 }
 
+const MASS_SILENCE_HOLD = 'mass_silence';
+
+/** Holds judgement of hosts by their silence until `seconds` from now (never shortens a longer hold). */
+export async function holdFleetJudgement(db: Kysely<Database>, seconds: number): Promise<void> {
+  await db
+    .insertInto('fleet_hold')
+    .values({ id: MASS_SILENCE_HOLD, held_until: sql<Date>`now() + make_interval(secs => ${seconds})` })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ held_until: sql<Date>`greatest(fleet_hold.held_until, excluded.held_until)` }))
+    .execute();
+}
+
+/** Seconds left of the hold (0 when none). */
+export async function fleetHoldLeftSeconds(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('fleet_hold')
+    .select(sql<number>`greatest(extract(epoch from held_until - now()), 0)`.as('left'))
+    .where('id', '=', MASS_SILENCE_HOLD)
+    .executeTakeFirst();
+  return Number(row?.left ?? 0);
+}
+
 export async function markSilentHostsLost(db: Kysely<Database>, timeoutSeconds: number): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     const lost = await trx

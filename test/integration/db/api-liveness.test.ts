@@ -37,6 +37,19 @@ test('no live API: up for 0 s; an instance seen lately counts from its start; a 
   expect(await apiUpSeconds(fresh.db)).toBe(0);
 });
 
+test('an instance unseen for a while (PostgreSQL away, the process stalled) is up again only from when it is seen again', async () => {
+  await fresh.db.deleteFrom('api_liveness').execute();
+  await recordApiAlive(fresh.db, 'api-a', new Date(Date.now() - 60_000));
+  // Seen a second ago: the same up-period goes on.
+  await fresh.db.updateTable('api_liveness').set({ seen_at: new Date(Date.now() - 1_000) }).execute();
+  await recordApiAlive(fresh.db, 'api-a', new Date(Date.now() - 60_000));
+  expect(await apiUpSeconds(fresh.db)).toBeGreaterThanOrEqual(59);
+  // Unseen for 10 s (it could not write, so it heard nobody): up from now.
+  await fresh.db.updateTable('api_liveness').set({ seen_at: new Date(Date.now() - 10_000) }).execute();
+  await recordApiAlive(fresh.db, 'api-a', new Date(Date.now() - 60_000));
+  expect(await apiUpSeconds(fresh.db)).toBeLessThan(2);
+});
+
 test('a host silent while no API ran is not lost; silent while one ran for the timeout, it is', async () => {
   // (Its running containers' missing receipts are judged by the same rule: see fleet-monitor.test.ts.)
   await fresh.db.deleteFrom('api_liveness').execute();

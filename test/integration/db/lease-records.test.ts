@@ -7,6 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createControlActivities } from '../../../activities/control';
 import type { AwaitRunningInput, AwaitRunningResult, ControlActivities } from '../../../activities/contracts';
 import { acceptReport } from '../../../api/host-reports';
+import { recordApiAlive } from '../../../infra/db/repositories/api-liveness.repo';
 import type { ReservedGpu } from '../../../domain/lease';
 import { hostEventsOf } from '../../../infra/db/repositories/host-events.repo';
 import { openTestAssignment, openingOf } from '../../support/assignments';
@@ -126,6 +127,31 @@ describe('assignments', () => {
     expect(await exists(fresh1)).toBe(false);
     expect(await exists(fresh2)).toBe(false);
     await activities.closeAssignment({ assignmentId: busy, endReason: 'lease_completed' });
+  });
+
+  test('given the heartbeat timeout, a dispatch waits a whole timeout more while no API has heard the hosts, and no more once one has', async () => {
+    const leaseId = await seedLease(fresh.db, customerId);
+    const [gpuId] = await seedGpus(fresh.db, { hostId });
+    const silent = `asg-${randomUUID()}`;
+    await open(leaseId, silent, 0, { ...gpu, gpuId: gpuId! });
+    const timedOut = [{ assignmentId: silent, hostId, timedOut: true, reason: `host ${hostId} did not report the container running in time` }];
+
+    // No API up: the host's silence says nothing of it yet.
+    await fresh.db.deleteFrom('api_liveness').execute();
+    let started = Date.now();
+    let result = await awaitRunning({ assignmentIds: [silent], deadline: started + 300, heartbeatTimeoutSeconds: 2 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_300);
+    expect(result.notRunning).toEqual(timedOut);
+
+    // An API up for minutes, a fleet heard on time: the deadline is the deadline.
+    await recordApiAlive(fresh.db, 'lease-records-test', new Date(Date.now() - 600_000));
+    await fresh.db.updateTable('hosts').set({ last_heartbeat_at: new Date() }).execute();
+    started = Date.now();
+    result = await awaitRunning({ assignmentIds: [silent], deadline: started + 300, heartbeatTimeoutSeconds: 2 });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(result.notRunning).toEqual(timedOut);
+    await fresh.db.deleteFrom('api_liveness').execute();
+    await activities.closeAssignment({ assignmentId: silent, endReason: 'start_failed' });
   });
 
   test('awaitContainersRunning answers with what the hosts reported, and who stayed silent past the deadline', async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_MASS_SILENCE, isMassSilence, judgedTimeoutSeconds } from '../../../domain/fleet-silence';
+import { DEFAULT_MASS_SILENCE, isMassSilence, judgeFleet, judgedTimeoutSeconds, startDeadlineExtensionSeconds } from '../../../domain/fleet-silence';
 
 describe('isMassSilence', () => {
   it.each([
@@ -39,5 +39,40 @@ describe('judgedTimeoutSeconds', () => {
     expect(judgedTimeoutSeconds(4, { hosts: 1, medianSilenceSeconds: 30 })).toBe(4);
     expect(judgedTimeoutSeconds(4, { hosts: 19, medianSilenceSeconds: 30 })).toBe(4);
     expect(judgedTimeoutSeconds(4, { hosts: 20, medianSilenceSeconds: 30 })).toBe(8);
+  });
+});
+
+describe('judgeFleet', () => {
+  const quiet = { hosts: 100, silent: 1, medianSilenceSeconds: 1 };
+  const up = { apiUpSeconds: 600, silence: quiet, holdLeftSeconds: 0 };
+
+  it('judges a fleet heard through an API up for a whole timeout, at the timeout', () => {
+    expect(judgeFleet(10, up)).toEqual({ heard: true, heldBy: null, timeoutSeconds: 10 });
+  });
+
+  it('judges a fleet heard late after its lateness', () => {
+    expect(judgeFleet(10, { ...up, silence: { ...quiet, medianSilenceSeconds: 6 } })).toEqual({ heard: true, heldBy: null, timeoutSeconds: 14 });
+  });
+
+  it.each([
+    ['an API up for less than a timeout', { ...up, apiUpSeconds: 9.9 }, 'api'],
+    ['most of the fleet silent at once', { ...up, silence: { hosts: 100, silent: 51, medianSilenceSeconds: 11 } }, 'mass_silence'],
+    ['a mass silence that just ended', { ...up, holdLeftSeconds: 0.5 }, 'after_mass_silence'],
+  ] as const)('judges nobody after %s', (_what, input, heldBy) => {
+    expect(judgeFleet(10, input)).toMatchObject({ heard: false, heldBy });
+  });
+
+  it('names the API first: without it the fleet\'s silence says nothing', () => {
+    expect(judgeFleet(10, { apiUpSeconds: 0, silence: { hosts: 100, silent: 100, medianSilenceSeconds: 30 }, holdLeftSeconds: 5 }).heldBy).toBe('api');
+  });
+});
+
+describe('startDeadlineExtensionSeconds', () => {
+  it('is nothing for a fleet heard on time, its lateness for one heard late, a whole timeout for one not heard', () => {
+    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 10 })).toBe(0);
+    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 14 })).toBe(4);
+    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 20 })).toBe(10);
+    expect(startDeadlineExtensionSeconds(10, { heard: false, heldBy: 'api', timeoutSeconds: 10 })).toBe(10);
+    expect(startDeadlineExtensionSeconds(10, { heard: false, heldBy: 'after_mass_silence', timeoutSeconds: 12 })).toBe(10);
   });
 });
