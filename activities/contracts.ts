@@ -230,6 +230,9 @@ export interface EscrowActivities {
   settlePeriod(input: SettlePeriodInput): Promise<SettlementRecord>;
   /** The last (partial) period's payouts and the refund of the rest, in one transaction. A lease closes once. */
   closeEscrow(input: SettlePeriodInput): Promise<CloseEscrowRecord>;
-  /** A failed start: closes with no payouts, refunding everything; null when no escrow was ever opened. */
-  refundUnstartedEscrow(input: { leaseId: string }): Promise<CloseEscrowRecord | null>;
+  /**
+   * A failed start: closes paying what its hosts proved before their assignments ended (`payouts`, none when
+   * absent: no container ran) and refunding the rest; null when no escrow was ever opened.
+   */
+  refundUnstartedEscrow(input: { leaseId: string; payouts?: ProviderPayout[]; receiptsDigest?: string }): Promise<CloseEscrowRecord | null>;
 }

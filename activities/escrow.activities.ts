@@ -143,7 +143,7 @@ export function createEscrowActivities(deps: EscrowActivityDeps): EscrowActiviti
 
     closeEscrow: close,
 
-    async refundUnstartedEscrow({ leaseId }) {
+    async refundUnstartedEscrow({ leaseId, payouts = [], receiptsDigest: digest = receiptsDigest([]) }) {
       try {
         const escrow = await findEscrow(ctx.db, leaseId);
         if (escrow === undefined || escrow.status === 'reclaimed') return null;
@@ -160,7 +160,7 @@ export function createEscrowActivities(deps: EscrowActivityDeps): EscrowActiviti
           const onChain = await ctx.client.fetchLease(new PublicKey(escrow.address));
           period = Math.max(await lastLedgerPeriod(ctx.db, leaseId), Number(onChain?.lastPeriod ?? 0n)) + 1;
         }
-        return await close({ leaseId, period, payouts: [], receiptsDigest: receiptsDigest([]) });
+        return await close({ leaseId, period, payouts, receiptsDigest: digest });
       } catch (error) {
         return asActivityFailure(error);
       }

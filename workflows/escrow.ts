@@ -38,9 +38,13 @@ export async function openEscrow(input: LeaseWorkflowInput, state: LeaseState, a
   account.fundedSeconds = opened.fundedSeconds;
 }
 
-/** A start that failed after the deposit was locked gives all of it back. */
-export async function refundUnstarted(input: LeaseWorkflowInput): Promise<void> {
-  await escrow.refundUnstartedEscrow({ leaseId: input.leaseId });
+/**
+ * A start that failed after the deposit was locked gives it back: all of it, or (given the bill of what its hosts
+ * proved before the start was given up) all but what that bill pays.
+ */
+export async function refundUnstarted(input: LeaseWorkflowInput, bill?: PeriodBill): Promise<void> {
+  await escrow.refundUnstartedEscrow(bill ? { leaseId: input.leaseId, payouts: bill.payouts, receiptsDigest: bill.receiptsDigest } : { leaseId: input.leaseId });
+  bill?.apply();
 }
 
 export function track(account: EscrowState, assignment: AssignmentState): void {

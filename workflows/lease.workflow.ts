@@ -210,12 +210,24 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
   );
   if (failure !== null) {
     await compensateStart(run, reserved.gpus as ReservedGpu[]);
-    await CancellationScope.nonCancellable(() => refundUnstarted(input));
+    await CancellationScope.nonCancellable(() => settleFailedStart(run));
     return { status: 'failed', reason: failure };
   }
   state.startedAt = now();
   await setStatus(input, state, 'running');
   return null;
+}
+
+/**
+ * A start given up after containers ran (a rank that could not be placed while another already ran, a host that
+ * reported its container running as its dispatch timed out): every second their hosts proved is paid, as in any
+ * lease, and the rest of the deposit given back. Their assignments have ended, so the totals are final.
+ */
+async function settleFailedStart(run: LeaseRun): Promise<void> {
+  const { input, state } = run;
+  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
+  applyVerified(state, totals.verified);
+  await refundUnstarted(input, billPeriod(state.escrow, totals.receiptsDigest));
 }
 
 /** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */

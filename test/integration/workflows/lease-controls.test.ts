@@ -8,7 +8,7 @@ import { leaseWorkflowId } from '../../../workflows/messages';
 import type { TestEngine } from '../../support/engine';
 import { DEMO_IMAGE, SLEEP_FOREVER, startEngine, waitFor } from '../../support/engine';
 import { recordHistory } from '../../support/histories';
-import { expectMoneyBalanced } from '../../support/money';
+import { expectMoneyBalanced, paidByProvider } from '../../support/money';
 
 let engine: TestEngine;
 const docker = new Docker();
@@ -130,9 +130,17 @@ test('a start that fails half-way, with no provider left to replace it, stops wh
   expect(failed.assignments.find((a: { hostId: string }) => a.hostId === 'ct-b').endReason).toBe('start_failed');
   await containersGone(body.id);
   expect(await containersOf(body.id)).toHaveLength(0);
-  // The deposit locked before the failed start came back whole.
-  const { chain } = await expectMoneyBalanced(engine, body.id);
-  expect(chain.refunded).toBe(chain.deposited);
+  // What ct-a proved while ct-b's start timed out and no replacement was found is paid, as in any lease (a
+  // second verified is a second paid); the rest of the deposit came back.
+  const { chain, settlements } = await expectMoneyBalanced(engine, body.id);
+  const proved = await engine.database.db.selectFrom('assignments').select(['host_id', 'provider_id', 'verified_seconds'])
+    .where('lease_id', '=', body.id).execute();
+  expect(proved.find((a) => a.host_id === 'ct-a')!.verified_seconds).toBeGreaterThan(0);
+  expect(proved.find((a) => a.host_id === 'ct-b')!.verified_seconds).toBe(0);
+  const paid = paidByProvider(settlements);
+  for (const a of proved) expect(paid.get(a.provider_id)?.seconds ?? 0).toBe(a.verified_seconds);
+  expect(chain.paidToProviders).toBeGreaterThan(0n);
+  expect(chain.refunded).toBe(chain.deposited - chain.paidToProviders - chain.fees - chain.burned);
   const gpus = await engine.database.db.selectFrom('gpus').select(['status', 'lease_id']).where('model', '=', 'L40S').execute();
   expect(gpus).toEqual([{ status: 'free', lease_id: null }, { status: 'free', lease_id: null }]);
   await recordHistory(engine.temporal.client.workflow.getHandle(leaseWorkflowId(body.id)), 'lease-start-compensated');
