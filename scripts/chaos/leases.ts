@@ -4,6 +4,7 @@
  * with an Idempotency-Key so that a retried POST can never open a second lease.
  */
 import { randomUUID } from 'node:crypto';
+import { DEMO_PROVIDERS } from '../launcher/demo-fleet';
 import type { Random } from './prng';
 import { waitUntil } from './stack';
 
@@ -14,12 +15,25 @@ export interface LeasePlan {
   gpuModel: string;
 }
 
+/** The demo fleet's tier-1 RTX4090s (two hosts of four): what leases on its host agents can be placed on. */
+const AGENT_RTX4090S = DEMO_PROVIDERS.filter((p) => p.tier === 1)
+  .flatMap((p) => p.hosts.flatMap((h) => h.gpus.filter((g) => g.model === 'RTX4090').map((g) => g.count)))
+  .reduce((a, b) => a + b, 0);
+
 /**
- * Models for `count` leases: a quarter (at least one) on the demo fleet's host agents (RTX4090, which only
- * they have), the rest H100s, which the fleet simulator's hosts sell cheapest.
+ * Leases on the demo fleet's host agents (real containers): a quarter of them, at least one, at most half
+ * the agents' RTX4090s, so that each can fail over once onto the other provider's.
+ */
+export function leasesOnAgents(count: number): number {
+  return Math.min(Math.max(1, Math.round(count / 4)), Math.floor(AGENT_RTX4090S / 2));
+}
+
+/**
+ * Models for `count` leases: leasesOnAgents of them RTX4090 (which only the demo fleet's host agents have), the
+ * rest H100s, which the fleet simulator's hosts sell cheapest.
  */
 export function planLeases(count: number, customerKeys: string[], random: Random): LeasePlan[] {
-  const onAgents = Math.max(1, Math.round(count / 4));
+  const onAgents = leasesOnAgents(count);
   const models = random.shuffle(Array.from({ length: count }, (_, i) => (i < onAgents ? 'RTX4090' : 'H100')));
   return models.map((gpuModel, i) => ({ key: `chaos-${randomUUID()}`, customerKey: customerKeys[i % customerKeys.length]!, gpuModel }));
 }

@@ -9,7 +9,7 @@ import { kindsOf, runStorm } from './driver';
 import type { KillRecord } from './driver';
 import type { InvariantResult } from './invariants';
 import { checkInvariants } from './invariants';
-import { cancelLease, createLease, leaseStatus, planLeases } from './leases';
+import { cancelLease, createLease, leasesOnAgents, leaseStatus, planLeases } from './leases';
 import { seededRandom } from './prng';
 import type { ChaosStack, ProcessKind } from './stack';
 import { startChaosStack, waitUntil } from './stack';
@@ -21,6 +21,8 @@ export interface ChaosOptions {
   seed: number;
   portBase: number;
   settlementPeriodSeconds: number;
+  /** The engine's heartbeat timeout and proof interval, and how often the simulated hosts report (chaosTimings). */
+  timings: ChaosTimings;
   gapMs: [number, number];
   /** How long after the storm the leases keep running (settling periods) before they are cancelled. */
   holdMs: number;
@@ -34,6 +36,7 @@ export interface ChaosSummary {
   seed: number;
   topology: 'embedded' | 'cluster';
   leases: number;
+  timings: ChaosTimings & { settlementPeriodSeconds: number };
   seconds: number;
   kills: {
     total: number;
@@ -66,22 +69,39 @@ function recoveryByKind(kills: KillRecord[]): Record<string, { p50: number; max:
   return out;
 }
 
+export interface ChaosTimings {
+  heartbeatTimeoutSeconds: number;
+  proofIntervalSeconds: number;
+  reportIntervalSeconds: number;
+}
+
+/**
+ * Timings for a run of `leases`: up to 100, fast ones (failover in seconds: a short run sees many); beyond, the
+ * engine's defaults, since proofs every second from hundreds of GPUs are more than 2 cores verify (300 receipts/s).
+ */
+export function chaosTimings(leases: number): ChaosTimings {
+  return leases <= 100
+    ? { heartbeatTimeoutSeconds: 4, proofIntervalSeconds: 1, reportIntervalSeconds: 1 }
+    : { heartbeatTimeoutSeconds: 10, proofIntervalSeconds: 5, reportIntervalSeconds: 2 };
+}
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const started = Date.now();
   const random = seededRandom(opts.seed);
-  opts.say(`seed ${opts.seed} (replay with --seed ${opts.seed}); ${opts.topology} topology, ${opts.leases} leases, ${opts.kills} kills`);
+  opts.say(`seed ${opts.seed} (replay with --seed ${opts.seed}); ${opts.topology} topology, ${opts.leases} leases, ${opts.kills} kills; ` +
+    `periods ${opts.settlementPeriodSeconds} s, heartbeat timeout ${opts.timings.heartbeatTimeoutSeconds} s, proofs every ${opts.timings.proofIntervalSeconds} s`);
   const stack: ChaosStack = await startChaosStack({
     topology: opts.topology,
-    // Room for every H100 lease (two GPUs a host) and for failing over all of them once.
-    simulatedHosts: Math.max(2, Math.ceil(opts.leases / 2)),
+    // Room for every H100 lease and for failing each over once (two GPUs a host, a host per H100 lease).
+    simulatedHosts: Math.max(2, opts.leases - leasesOnAgents(opts.leases)),
     portBase: opts.portBase,
     settlementPeriodSeconds: opts.settlementPeriodSeconds,
-    heartbeatTimeoutSeconds: 4,
+    ...opts.timings,
     log: opts.log,
   });
   try {
-    opts.say(`stack up in ${Math.round((Date.now() - started) / 1000)} s; data in ${stack.dataDir}; processes: ${stack.targets().map((t) => t.name).join(', ')}`);
     const plans = planLeases(opts.leases, stack.customerKeys, random);
+    opts.say(`stack up in ${Math.round((Date.now() - started) / 1000)} s; data in ${stack.dataDir}; processes: ${stack.targets().map((t) => t.name).join(', ')}`);
     const owner = new Map<string, string>();
     // The leases start while the storm begins: creations, reservations and first deposits meet kills too.
     // A request the engine never answers is a finding of the run, not the end of it: it is reported with the verdict.
@@ -139,6 +159,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       seed: opts.seed,
       topology: opts.topology,
       leases: leaseIds.length,
+      timings: { settlementPeriodSeconds: opts.settlementPeriodSeconds, ...opts.timings },
       seconds: Math.round((Date.now() - started) / 1000),
       kills: { total: kills.length, byKind: count(kills.map((k) => k.kind)), uncovered, notRecovered, recoveryMs: recoveryByKind(kills), list: kills },
       leasesByEndState: count(rows.map((r) => r.status)),

@@ -13,7 +13,7 @@
  * group, so PostgreSQL's backends go with their postmaster as they would on a machine that lost the server.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { spawnTiedToParent } from '../launcher/tied-spawn';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -55,6 +55,9 @@ export interface ChaosStackOptions {
   portBase: number;
   settlementPeriodSeconds: number;
   heartbeatTimeoutSeconds: number;
+  proofIntervalSeconds: number;
+  /** How often each simulated host reports. */
+  reportIntervalSeconds: number;
   /** Where child output goes (a file keeps a test's output readable). */
   log: NodeJS.WritableStream;
 }
@@ -178,7 +181,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
     }
     stoppers.push(() => own.stop());
 
-    launcher = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/start.ts')], {
+    launcher = spawnTiedToParent(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/start.ts')], {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -193,7 +196,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
         SOLANA_RPC_PORT: String(ports.solana), TEMPORAL_UI_PORT: String(ports.temporalUi), PGLITE_PORT: String(ports.pglite),
         SETTLEMENT_PERIOD_SECONDS: String(opts.settlementPeriodSeconds),
         HEARTBEAT_TIMEOUT_SECONDS: String(opts.heartbeatTimeoutSeconds),
-        PROOF_INTERVAL_SECONDS: '1',
+        PROOF_INTERVAL_SECONDS: String(opts.proofIntervalSeconds),
         QUEUE_TIMEOUT_SECONDS: '20',
         ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       },
@@ -237,7 +240,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
         command: process.execPath,
         args: ['--import', 'tsx', path.join(ROOT, 'workers/fleet-simulator/main.ts'), '--hosts', String(opts.simulatedHosts),
           '--api-url', demo.apiUrl, '--gpus', SIMULATED_GPUS, '--host-prefix', 'chaos', '--key-dir', path.join(dataDir, 'fleet'),
-          '--report-interval', '1', '--stats-interval', '60', '--log-level', 'warn'],
+          '--report-interval', String(opts.reportIntervalSeconds), '--stats-interval', '60', '--log-level', 'warn'],
         env: { PATH: process.env.PATH, HOME: process.env.HOME, PROVIDER_KEYS: providers.map((p) => p.apiKey).join(',') },
         cwd: ROOT,
       });

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findTemporalServer } from '../../../infra/temporal/cluster-server';
 import { newSeed } from '../../../scripts/chaos/prng';
-import { runChaos } from '../../../scripts/chaos/run';
+import { chaosTimings, runChaos } from '../../../scripts/chaos/run';
 import { stopLiveStacks } from '../../../scripts/chaos/stack';
 
 const topology = findTemporalServer() ? 'cluster' : 'embedded';
@@ -33,6 +33,7 @@ test(`leases survive 10 random SIGKILLs of every process kind (${topology} topol
     // Away from the defaults and from other tests' fixed ports; the launcher refuses ports in use, by name.
     portBase: 22_000 + 10 * Math.floor(Math.random() * 800),
     settlementPeriodSeconds: 5,
+    timings: chaosTimings(12),
     gapMs: [500, 3_000],
     holdMs: 5_000,
     log: createWriteStream(logFile),
