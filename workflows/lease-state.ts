@@ -95,6 +95,18 @@ export function endsForLackOfFunds(state: LeaseState): boolean {
   return state.escrow.warned === 'allowance_exhausted' && (state.durationSeconds === null || state.escrow.fundedSeconds < state.durationSeconds);
 }
 
+/** A period shorter than this at the lease's end is not worth a round of supervision: the close pays it. */
+export const END_SLACK_MS = 500;
+
+/**
+ * Whether the lease's own end (endsAt) is past or less than END_SLACK_MS away. Only its end: a period boundary
+ * that near is an ordinary period (a settlement that ran late, past the next boundary but one, lands there).
+ */
+export function endIsNear(state: LeaseState, now: number): boolean {
+  const end = endsAt(state);
+  return end !== null && end - now < END_SLACK_MS;
+}
+
 /**
  * End of the settlement period that starts now: the next multiple of the period length after the
  * start, cut at the lease's end. Periods are aligned to the start so that extensions and

@@ -26,7 +26,7 @@ import { control } from './activity-stubs';
 import { now } from './clock';
 import { fundsRunningLow } from '../domain/rolling-deposit';
 import type { EscrowFunding } from '../activities/contracts';
-import { endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
+import { endIsNear, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
 import type { LeaseState } from './lease-state';
 import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';
@@ -36,9 +36,6 @@ import type { LeaseRun } from './placement';
 import { bringUp, compensateStart, endAll, errorMessage, handleFaults, reserve } from './placement';
 
 const RECLAIMED = 'escrow reclaimed by the customer on-chain: nothing after the reclaim is paid';
-
-/** A period shorter than this at the lease's end is not worth a round of supervision. */
-const END_SLACK_MS = 500;
 
 export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseState): Promise<LeaseSnapshot> {
   const run: LeaseRun = {
@@ -98,8 +95,10 @@ export async function leaseWorkflow(input: LeaseWorkflowInput, carried?: LeaseSt
   }
 
   while (!ending(run)) {
+    // Only the lease's end ends it: a period boundary as near as that once ended a 1-hour lease after minutes, as
+    // "duration elapsed", when its settlement had run late under a chaos run's kills.
+    if (endIsNear(state, now())) break;
     const until = periodEnd(state, now(), input.timings.settlementPeriodSeconds);
-    if (until - now() < END_SLACK_MS) break;
     try {
       await supervise(run, until);
       // A period cut short by a cancel or a failure is paid by the close, with the refund.

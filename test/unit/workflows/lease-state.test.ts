@@ -1,5 +1,5 @@
 import type { ReservedGpu } from '../../../domain/lease';
-import { endsAt, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, providerIds, runningTier } from '../../../workflows/lease-state';
+import { endIsNear, endsAt, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, providerIds, runningTier } from '../../../workflows/lease-state';
 import type { LeaseState } from '../../../workflows/lease-state';
 import type { LeaseWorkflowInput } from '../../../workflows/messages';
 
@@ -25,6 +25,18 @@ test('periods are aligned to the start and cut at the lease end', () => {
   // 120 s lease: the third period would pass the end.
   expect(periodEnd(state, 1_119_000, 90)).toBe(1_120_000);
   expect(endsAt(state)).toBe(1_120_000);
+});
+
+test('only the lease\'s own end is near: a period boundary 100 ms away is an ordinary period', () => {
+  const state = running(1_000_000);
+  // A settlement that ran late left the loop 100 ms before the second boundary of a 120 s lease.
+  expect(periodEnd(state, 1_059_900, 60) - 1_059_900).toBe(100);
+  expect(endIsNear(state, 1_059_900)).toBe(false);
+  expect(endIsNear(state, 1_119_499)).toBe(false);
+  expect(endIsNear(state, 1_119_600)).toBe(true);
+  expect(endIsNear(state, 1_200_000)).toBe(true);
+  expect(endIsNear({ ...state, durationSeconds: null }, 1_059_900)).toBe(false);
+  expect(endIsNear(initialState(input, 'seed'), 0)).toBe(false);
 });
 
 test('an extension moves the end, not the period grid', () => {
