@@ -2,7 +2,7 @@
  * What the escrow activities share: their dependencies, the escrow program's Config (cached briefly), and
  * how a failure becomes a Temporal failure that says whether retrying can help.
  */
-import { getAssociatedTokenAddressSync } from '@solana/spl-token';
+
 import { ApplicationFailure } from '@temporalio/common';
 import type { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import type { Kysely } from 'kysely';
@@ -11,6 +11,7 @@ import type { Database, Escrow, EscrowStatus } from '../infra/db/schema';
 import { findEscrow } from '../infra/db/repositories/escrow-ledger.repo';
 import { EscrowClient, type EscrowConfig } from '../infra/solana/escrow-client';
 import { PayoutAccountMissingError, registeredPayoutAccounts, type PayoutAccounts } from '../infra/solana/payout-accounts';
+import { associatedTokenAddress } from '../infra/solana/program-address';
 import { TransactionFailure } from '../infra/solana/transaction-delivery';
 import type { WriteAheadOptions } from '../infra/solana/write-ahead';
 import type { ControlActivityMetrics } from './activity-metrics';
@@ -64,7 +65,7 @@ export function escrowContext(deps: EscrowActivityDeps): EscrowContext {
     client,
     payoutAccounts: deps.payoutAccounts ?? registeredPayoutAccounts(deps.db),
     config,
-    customerTokenAccount: async (customer) => getAssociatedTokenAddressSync((await config()).mint, customer, true),
+    customerTokenAccount: async (customer) => associatedTokenAddress((await config()).mint, customer, true),
   };
 }
 

@@ -3,9 +3,10 @@
  * token account for the escrow program's per-customer PDA. Read over JSON-RPC only; the engine never holds a
  * customer key, so this read and the program's own delegated transfers are all it can do with a customer's tokens.
  */
-import { AccountLayout, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { AccountLayout } from '@solana/spl-token';
 import type { Connection, PublicKey } from '@solana/web3.js';
 import { allowanceAddress, EscrowClient } from './escrow-client';
+import { associatedTokenAddress } from './program-address';
 
 export interface Allowance {
   wallet: PublicKey;
@@ -24,7 +25,7 @@ export interface Allowance {
 }
 
 export async function readAllowance(connection: Connection, p: { wallet: PublicKey; mint: PublicKey; programId?: PublicKey }): Promise<Allowance> {
-  const tokenAccount = getAssociatedTokenAddressSync(p.mint, p.wallet, true);
+  const tokenAccount = associatedTokenAddress(p.mint, p.wallet, true);
   const delegate = allowanceAddress(p.wallet, p.programId);
   const info = await connection.getAccountInfo(tokenAccount);
   if (info === null || info.data.length < AccountLayout.span) {

@@ -8,6 +8,7 @@ import {
   type TransactionInstruction,
 } from '@solana/web3.js';
 import idlJson from '../../programs/lease_escrow/idl/lease_escrow.json';
+import { programAddress } from './program-address';
 
 /**
  * The lease_escrow program (DESIGN §4) seen through `@coral-xyz/anchor`: its PDAs, one builder per instruction,
@@ -112,7 +113,7 @@ export function leaseIdBytes(leaseId: string | Uint8Array): Uint8Array {
 }
 
 export function configAddress(programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
-  return PublicKey.findProgramAddressSync([Buffer.from('config')], programId)[0];
+  return programAddress([Buffer.from('config')], programId);
 }
 
 /** The upgradeable BPF loader, under which lease_escrow is deployed (`solana program deploy`). */
@@ -123,15 +124,15 @@ export const UPGRADEABLE_LOADER_ID = new PublicKey('BPFLoaderUpgradeab1e11111111
  * that may initialize the Config.
  */
 export function programDataAddress(programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
-  return PublicKey.findProgramAddressSync([programId.toBuffer()], UPGRADEABLE_LOADER_ID)[0];
+  return programAddress([programId.toBuffer()], UPGRADEABLE_LOADER_ID);
 }
 
 export function leaseAddress(leaseId: string | Uint8Array, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
-  return PublicKey.findProgramAddressSync([Buffer.from('lease'), leaseIdBytes(leaseId)], programId)[0];
+  return programAddress([Buffer.from('lease'), leaseIdBytes(leaseId)], programId);
 }
 
 export function vaultAddress(lease: PublicKey, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
-  return PublicKey.findProgramAddressSync([Buffer.from('vault'), lease.toBuffer()], programId)[0];
+  return programAddress([Buffer.from('vault'), lease.toBuffer()], programId);
 }
 
 /**
@@ -139,7 +140,7 @@ export function vaultAddress(lease: PublicKey, programId = LEASE_ESCROW_PROGRAM_
  * (`spl-token approve`). Only the program signs as it, and only to move that customer's tokens into its own leases.
  */
 export function allowanceAddress(customer: PublicKey, programId = LEASE_ESCROW_PROGRAM_ID): PublicKey {
-  return PublicKey.findProgramAddressSync([Buffer.from('allowance'), customer.toBuffer()], programId)[0];
+  return programAddress([Buffer.from('allowance'), customer.toBuffer()], programId);
 }
 
 /** The named program error of a failed transaction's custom error code, if it is one of this program's. */

@@ -6,12 +6,13 @@
  * and that wallet's associated token account, created (idempotently) on first payout.
  */
 import path from 'node:path';
-import { createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { createAssociatedTokenAccountIdempotentInstruction } from '@solana/spl-token';
 import { PublicKey, type Connection, type Keypair, type TransactionInstruction } from '@solana/web3.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { loadOrCreateKeypair } from './chain-node/keypair-file';
 import { deliver, signTransaction } from './transaction-delivery';
+import { associatedTokenAddress } from './program-address';
 
 export interface PayoutAccounts {
   /** Each provider's payout token account for `mint`; throws PayoutAccountMissingError for one it cannot find. */
@@ -51,7 +52,7 @@ export function demoPayoutAccounts(deps: { db: Kysely<Database>; connection: Con
       const found = await registered(db, providerIds);
       for (const providerId of providerIds.filter((id) => !found.has(id))) {
         const owner = demoProviderWallet(deps.dataDir, providerId).publicKey;
-        const account = getAssociatedTokenAddressSync(mint, owner);
+        const account = associatedTokenAddress(mint, owner);
         if ((await connection.getAccountInfo(account)) === null) {
           await createTokenAccount(connection, payer, createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, account, owner, mint));
         }
