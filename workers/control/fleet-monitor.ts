@@ -58,7 +58,8 @@ export interface FleetMonitor {
 }
 
 export function startFleetMonitor({
-  db, client, heartbeatTimeoutSeconds, tickMs = 250, resignalSeconds = 10, log, metrics,
+  // A tenth of the timeout (within 250 ms–1 s): a judgement at most that late, for a few queries a tick.
+  db, client, heartbeatTimeoutSeconds, tickMs = Math.min(1_000, Math.max(250, heartbeatTimeoutSeconds * 100)), resignalSeconds = 10, log, metrics,
   logRetentionMs = DEFAULT_LOG_POLICY.retainAfterEndMs, logSweepMs = 600_000, massSilence = DEFAULT_MASS_SILENCE,
 }: FleetMonitorOptions): FleetMonitor {
   let stopped = false;
