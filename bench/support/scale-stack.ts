@@ -106,7 +106,7 @@ export async function startEmbeddedStack(timings: ScaleTimings): Promise<ScaleSt
   // SCALE_CPU_PROFILE_DIR profiles the control worker too (its main thread and its workflow threads).
   const profileDir = process.env.SCALE_CPU_PROFILE_DIR;
   const engine = await startEngine({ hosts: [], controlWorker: 'process', ...timings,
-    ...(profileDir ? { controlWorkerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(profileDir, 'control-worker')}` } } : {}) });
+    ...(profileDir ? { controlWorkerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'control-worker')}`] } : {}) });
   deferCleanup('engine', () => engine.stop());
   log.info({ ms: Date.now() - started }, 'embedded engine up');
 

@@ -61,6 +61,8 @@ export interface EngineOptions {
   apiEnv?: Record<string, string>;
   /** More environment for the control worker process (e.g. LEASE_ENGINE_FAILPOINTS); `'process'` only. */
   controlWorkerEnv?: Record<string, string>;
+  /** Node options for the control worker process (e.g. --cpu-prof, which NODE_OPTIONS refuses); `'process'` only. */
+  controlWorkerNodeArgs?: string[];
   /**
    * A Temporal frontend that already runs (Temporal's server on PostgreSQL: the cluster topology), its
    * namespace and the lease search attributes registered; a dev server is started when absent.
@@ -160,7 +162,7 @@ export async function startEngine(options: EngineOptions): Promise<TestEngine> {
   const controlEnv = { ...env, TEMPORAL_NAMESPACE: temporal.namespace ?? 'default' };
   const startControlProcess = async (extra: Record<string, string>): Promise<ChildProcess> => {
     // The launcher's entry: the worker compiled ahead when current, the TypeScript through tsx otherwise.
-    const child = spawnTiedToParent(process.execPath, [path.join(ROOT, 'workers/control/start.cjs')], {
+    const child = spawnTiedToParent(process.execPath, [...(options.controlWorkerNodeArgs ?? []), path.join(ROOT, 'workers/control/start.cjs')], {
       cwd: ROOT, env: { ...process.env, ...controlEnv, ...extra }, stdio: ['ignore', 'inherit', 'inherit'],
     });
     controlProcess = child;
