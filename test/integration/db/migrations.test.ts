@@ -31,6 +31,7 @@ test('migrating again is a no-op and every migration is recorded once', async ()
     '2026_12_01_0008_container_logs',
     '2026_12_01_0009_operators',
     '2026_12_01_0010_provider_reliability',
+    '2026_12_01_0011_fleet_hold',
   ]);
 });
 
