@@ -2,7 +2,6 @@
  * What the escrow activities share: their dependencies, the escrow program's Config (cached briefly), and
  * how a failure becomes a Temporal failure that says whether retrying can help.
  */
-
 import { ApplicationFailure } from '@temporalio/common';
 import type { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import type { Kysely } from 'kysely';

@@ -29,6 +29,7 @@ import type { EscrowFunding } from '../activities/contracts';
 import { endIsNear, endsForLackOfFunds, fixedEndsAt, initialState, periodEnd, snapshot } from './lease-state';
 import type { LeaseState } from './lease-state';
 import { billPeriod, closeEscrow, openEscrow, recordVerified, refundUnstarted, settle } from './escrow';
+import type { PeriodBill } from './escrow';
 import { publishSearchAttributes, setStatus } from './lease-status';
 import type { LeaseSnapshot, LeaseWorkflowInput } from './messages';
 import { MAX_EXTEND_SECONDS, assignmentFaultSignal, cancelLeaseUpdate, extendLeaseUpdate, leaseSnapshotQuery } from './messages';
@@ -223,10 +224,15 @@ async function start(run: LeaseRun): Promise<{ status: 'failed' | 'cancelled'; r
  * lease, and the rest of the deposit given back. Their assignments have ended, so the totals are final.
  */
 async function settleFailedStart(run: LeaseRun): Promise<void> {
+  await refundUnstarted(run.input, await finalBill(run));
+}
+
+/** Closes the last period (its assignments have ended, so its totals are final) and bills what it owes. */
+async function finalBill(run: LeaseRun): Promise<PeriodBill> {
   const { input, state } = run;
   const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
   applyVerified(state, totals.verified);
-  await refundUnstarted(input, billPeriod(state.escrow, totals.receiptsDigest));
+  return billPeriod(state.escrow, totals.receiptsDigest);
 }
 
 /** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */
@@ -251,11 +257,10 @@ async function close(run: LeaseRun): Promise<LeaseSnapshot> {
     await setStatus(input, state, 'closing');
     await endAll(run, assignmentReason, now());
     // Receipts stop being accepted at the end just recorded: what was verified until then is final.
-    const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
-    applyVerified(state, totals.verified);
+    const bill = await finalBill(run);
     if (state.escrow.address && !state.escrow.reclaimed) {
       try {
-        await closeEscrow(input, state.escrow, billPeriod(state.escrow, totals.receiptsDigest));
+        await closeEscrow(input, state.escrow, bill);
       } catch (err) {
         // Final refusals only: the lease still ends, and says why its money did not move.
         if (isReclaimed(err)) {
