@@ -129,7 +129,7 @@ export function createAssignmentActivities({ db, log, pollMs = 100, unhealthySec
 
     async closePeriod(input) {
       const totals = await closePeriodRecord(db, input);
-      return { verified: totals.verified, receiptsDigest: receiptsDigest(totals.receiptHashes), receipts: totals.receiptHashes.length };
+      return { period: input.period, endsAt: input.endsAt, nextPeriod: input.next?.period ?? null, verified: totals.verified, receiptsDigest: receiptsDigest(totals.receiptHashes), receipts: totals.receiptHashes.length };
     },
 
     async recordHostFault(input) {

@@ -92,6 +92,14 @@ export interface ClosePeriodInput {
 }
 
 export interface ClosePeriodResult {
+  /**
+   * The input's period and end, said again: the close runs as a local activity, whose marker in the history keeps
+   * its result and not its input, and operators (and the settlement-lag benchmark) read which period it closed there.
+   */
+  period: number;
+  endsAt: number;
+  /** The period that starts now, null for a lease's last. */
+  nextPeriod: number | null;
   /** Every assignment of the lease, ended ones included: total verified seconds so far. */
   verified: { assignmentId: string; verifiedSeconds: number }[];
   /** domain/billing receiptsDigest of the receipts accepted since the last period closed. */

@@ -1,7 +1,7 @@
 /**
  * Temporal history events per lease per settlement period (DESIGN §6): constant in the GPU count and
  * the proof interval, because hosts report to the API, not to Temporal, and a period is one timer, one
- * closePeriod and one settlement. For each proof interval one engine (one host of 8 GPUs); for each GPU
+ * closePeriod marker and one settlement. For each proof interval one engine (one host of 8 GPUs); for each GPU
  * count one lease that runs several periods; the events between its first and last period close,
  * divided by the periods between them; the claim is that this figure is the same in every row. Prints JSON.
  *
@@ -14,6 +14,7 @@ import { leaseWorkflowId } from '../workflows/messages';
 import { startBenchEngine } from './support/bench-engine';
 import type { TestEngine } from './support/bench-engine';
 import { cancelAndDrain, createLease, pollLease } from './support/leases';
+import { localActivityOf } from './support/local-activity';
 import { log, runBenchmark, sleep } from './support/lifecycle';
 import { finishMachineInfo, machineInfo } from './support/machine';
 
@@ -31,7 +32,7 @@ const decoder = new TextDecoder();
 const EVENT_NAMES: Record<number, string> = {
   5: 'WorkflowTaskScheduled', 6: 'WorkflowTaskStarted', 7: 'WorkflowTaskCompleted', 10: 'ActivityTaskScheduled',
   11: 'ActivityTaskStarted', 12: 'ActivityTaskCompleted', 13: 'ActivityTaskFailed', 14: 'ActivityTaskTimedOut',
-  17: 'TimerStarted', 18: 'TimerFired', 26: 'WorkflowExecutionSignaled', 27: 'WorkflowExecutionTerminated',
+  17: 'TimerStarted', 18: 'TimerFired', 25: 'MarkerRecorded', 26: 'WorkflowExecutionSignaled', 27: 'WorkflowExecutionTerminated',
   40: 'UpsertWorkflowSearchAttributes', 47: 'WorkflowExecutionUpdateAccepted', 48: 'WorkflowExecutionUpdateCompleted',
 };
 
@@ -57,11 +58,13 @@ async function measureLease(engine: TestEngine, docker: Docker, gpuCount: number
   const closes: number[] = [];
   let runningAt = -1;
   events.forEach((event, index) => {
+    const local = localActivityOf(event);
+    // The lease's last close (no next period) is part of its end, not a period.
+    if (local?.type === 'closePeriod' && local.result?.nextPeriod !== null) closes.push(index);
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (!scheduled) return;
     const data = scheduled.input?.payloads?.[0]?.data;
-    const input = data ? (JSON.parse(decoder.decode(data)) as { status?: string; next?: unknown }) : {};
-    if (scheduled.activityType?.name === 'closePeriod' && input.next !== null) closes.push(index);
+    const input = data ? (JSON.parse(decoder.decode(data)) as { status?: string }) : {};
     if (scheduled.activityType?.name === 'recordLeaseStatus' && input.status === 'running' && runningAt < 0) runningAt = index;
   });
   if (closes.length < 2) throw new Error(`lease ${leaseId} closed ${closes.length} periods; run longer`);

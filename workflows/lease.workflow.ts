@@ -3,8 +3,8 @@
  * lease's state; PostgreSQL holds a read model it writes through activities. Hosts are outside the
  * trust boundary and never talk to Temporal: the workflow writes what they must run, the API verifies
  * their reports, and the fleet monitor signals faults. Per settlement period the history grows by a
- * timer, one closePeriod and one settlement (which also tops up the rolling deposit), whatever the GPU
- * count or proof interval. A lease ends at its fixed duration, or at the last second its customer's
+ * timer, one closePeriod marker (a local activity) and one settlement (which also tops up the rolling deposit),
+ * whatever the GPU count or proof interval. A lease ends at its fixed duration, or at the last second its customer's
  * allowance funded, or when the customer reclaimed its escrow on-chain.
  * Handlers: extend (update with validator), cancel (update), snapshot (query), assignmentFault (signal).
  */
@@ -22,7 +22,7 @@ import {
 import { maxRatePerSecond } from '../domain/billing';
 import { isTerminal } from '../domain/lease';
 import type { ReservedGpu } from '../domain/lease';
-import { control } from './activity-stubs';
+import { control, periodClose } from './activity-stubs';
 import { now } from './clock';
 import { fundsRunningLow } from '../domain/rolling-deposit';
 import type { EscrowFunding } from '../activities/contracts';
@@ -145,7 +145,7 @@ async function supervise(run: LeaseRun, until: number): Promise<void> {
 async function closePeriodAndSettle(run: LeaseRun, endsAt: number): Promise<void> {
   const { input, state } = run;
   const next = { period: state.period + 1, challengeSeed: uuid4() };
-  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt, next });
+  const totals = await periodClose.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt, next });
   state.period = next.period;
   state.challengeSeed = next.challengeSeed;
   applyVerified(state, totals.verified);
@@ -230,7 +230,7 @@ async function settleFailedStart(run: LeaseRun): Promise<void> {
 /** Closes the last period (its assignments have ended, so its totals are final) and bills what it owes. */
 async function finalBill(run: LeaseRun): Promise<PeriodBill> {
   const { input, state } = run;
-  const totals = await control.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
+  const totals = await periodClose.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
   applyVerified(state, totals.verified);
   return billPeriod(state.escrow, totals.receiptsDigest);
 }

@@ -1,9 +1,10 @@
 /**
  * How a lease's Temporal history grows: the events per settlement period of its current run (between
- * its first and last closePeriod, so the start and the close are left out), the run's length, and the
+ * its first and last closePeriod marker, so the start and the close are left out), the run's length, and the
  * runs it took (continue-as-new keeps each one bounded, DESIGN §2.7).
  */
 import type { WorkflowClient } from '@temporalio/client';
+import { localActivityOf } from './local-activity';
 
 export interface HistoryGrowth {
   /** null with fewer than two periods closed in the current run. */
@@ -19,7 +20,7 @@ export async function historyGrowth(client: WorkflowClient, workflowId: string):
   const events = history.events ?? [];
   const closes: number[] = [];
   events.forEach((event, index) => {
-    if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'closePeriod') closes.push(index);
+    if (localActivityOf(event)?.type === 'closePeriod') closes.push(index);
   });
   const first = closes[0];
   const last = closes[closes.length - 1];

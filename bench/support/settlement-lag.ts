@@ -4,7 +4,7 @@
  * receipts are verified as they arrive, the period's timer fires, closePeriod totals them, then the
  * control worker settles the period on-chain and waits for confirmation).
  *
- * A period's end comes from the workflow history (closePeriod's `endsAt`). It is checked
+ * A period's end comes from the workflow history (the closePeriod marker's `endsAt`). It is checked
  * against the ledger alone: periods are aligned to the lease's start, so the period a settlement pays
  * ends at the latest boundary `startedAt + k × period` before the settlement was written.
  */
@@ -81,8 +81,9 @@ export async function leaseSettlements(
         ? {
             // The period's timer fires and a workflow task schedules the close.
             toCloseScheduled: diff(close?.scheduledAt, periodEnd),
+            // A local activity: the worker runs it as soon as the workflow task asks, so it has no pickup.
             closePickup: diff(close?.startedAt, close?.scheduledAt),
-            closeRun: diff(close?.closedAt, close?.startedAt),
+            closeRun: diff(close?.closedAt, close?.startedAt ?? close?.scheduledAt),
             toSettleScheduled: diff(settle?.scheduledAt, close?.closedAt),
             settlePickup: diff(settle?.startedAt, settle?.scheduledAt),
             // Fetch a blockhash, sign, and write the settlement pending (created_at) before sending it.

@@ -1,19 +1,22 @@
 /**
  * A lease's settlement periods as its workflow history tells them. Like history.ts, but it also reads
- * each activity's input, because that is where a period's end is written exactly: closePeriod's
- * `endsAt`. Then, per period: its close and the settlePeriod that followed (with the on-chain period
- * number the settlement took). Server timestamps, on this machine's clock. Follows continue-as-new back
+ * each activity's input, and each local activity's result, because that is where a period's end is written
+ * exactly: the closePeriod marker's `endsAt` (a local activity: its marker keeps its result, not its input).
+ * Then, per period: its close and the settlePeriod that followed (with the on-chain period number the
+ * settlement took). Server timestamps, on this machine's clock. Follows continue-as-new back
  * to the first run, so a long lease keeps all its periods.
  */
 import type { WorkflowClient } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { tsToMs } from '@temporalio/common/lib/time';
+import { localActivityOf } from './local-activity';
 
 type HistoryEvent = NonNullable<History['events']>[number];
 type Payloads = NonNullable<HistoryEvent['activityTaskScheduledEventAttributes']>['input'];
 
 export interface ActivityTimes {
   scheduledAt: number;
+  /** Null for a local activity: it runs in the workflow task that schedules it, with no pickup of its own. */
   startedAt: number | null;
   closedAt: number | null;
   outcome: 'completed' | 'failed' | 'timed_out' | 'canceled' | null;
@@ -21,13 +24,14 @@ export interface ActivityTimes {
 
 interface ScheduledActivity extends ActivityTimes {
   name: string;
+  /** A local activity's result, which says again what its input was. */
   input: Record<string, unknown> | undefined;
 }
 
 export interface PeriodRound {
   /** The workflow's period index (from 0): every period, paid or not. */
   period: number;
-  /** Unix ms the period ends: its closePeriod's `endsAt`. */
+  /** Unix ms the period ends: its closePeriod marker's `endsAt`. */
   until: number;
   /** The period's close: total the verified seconds, digest the receipts, start the next challenge. */
   close: ActivityTimes | null;
@@ -53,9 +57,25 @@ const at = (event: HistoryEvent): number => tsToMs(event.eventTime);
 function activitiesOf(events: HistoryEvent[]): { activities: ScheduledActivity[]; continuedFrom: string | null } {
   const byScheduledId = new Map<string, ScheduledActivity>();
   let continuedFrom: string | null = null;
+  let taskStartedAt: number | null = null;
   for (const event of events) {
+    if (event.workflowTaskStartedEventAttributes) taskStartedAt = at(event);
     const started = event.workflowExecutionStartedEventAttributes;
     if (started) continuedFrom = started.continuedExecutionRunId || null;
+    const local = localActivityOf(event);
+    if (local) {
+      const scheduledAt = local.scheduledAt ?? at(event);
+      const ranMs = local.perceivedCompleteAt !== null && taskStartedAt !== null ? Math.max(0, local.perceivedCompleteAt - taskStartedAt) : null;
+      byScheduledId.set(String(event.eventId), {
+        name: local.type,
+        input: local.result,
+        scheduledAt,
+        startedAt: null,
+        closedAt: ranMs === null ? at(event) : scheduledAt + ranMs,
+        outcome: local.result ? 'completed' : 'failed',
+      });
+      continue;
+    }
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       byScheduledId.set(String(event.eventId), {
@@ -105,7 +125,8 @@ export async function settlementRounds(client: WorkflowClient, workflowId: strin
   for (const activity of runs.flat()) {
     const period = typeof activity.input?.period === 'number' ? activity.input.period : undefined;
     const endsAt = activity.input?.endsAt;
-    if (activity.name === 'closePeriod' && period !== undefined && typeof endsAt === 'number' && activity.input?.next !== null) {
+    // The lease's last close (no next period) is paid by the escrow's close, not a period's settlement.
+    if (activity.name === 'closePeriod' && period !== undefined && typeof endsAt === 'number' && activity.input?.nextPeriod !== null) {
       current = { period, until: endsAt, close: times(activity), settle: null };
       rounds.set(period, current);
     } else if (activity.name === 'settlePeriod' && period !== undefined && current) {
