@@ -56,7 +56,7 @@ export async function runWriteAhead<R>(connection: Connection, effect: WriteAhea
       if (tx === null) continue;
       options.onTransaction?.('signed', tx);
     }
-    const delivery = await deliver(connection, tx, options);
+    const delivery = await deliver(connection, tx, { ...options, justSigned: ledger.state === 'none' });
     switch (delivery.outcome) {
       case 'confirmed':
         options.onTransaction?.('confirmed', tx);

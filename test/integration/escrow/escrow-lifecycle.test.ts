@@ -9,7 +9,7 @@ import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { createApproveInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
-import { PublicKey, type Keypair } from '@solana/web3.js';
+import { Connection, Keypair, PublicKey, SystemProgram } from '@solana/web3.js';
 import type { CloseEscrowRecord, SettlementRecord } from '../../../activities/contracts';
 import { createEscrowActivities } from '../../../activities/escrow.activities';
 import { amountDue, maxRatePerSecond, periodPayouts, receiptsDigest, type BillingLine } from '../../../domain/billing';
@@ -398,3 +398,26 @@ async function approveDelegate(wallet: Keypair, delegate: PublicKey, amount: big
   const tx = await signTransaction(world.connection, wallet, [createApproveInstruction(account, delegate, wallet.publicKey, amount)]);
   expect((await deliver(world.connection, tx)).outcome).toBe('confirmed');
 }
+
+test('delivery: bytes just signed are sent before anything is asked, and confirmed in 3 requests; bytes from the ledger are asked after before they are sent again', async () => {
+  const methods: string[] = [];
+  const counting = new Connection(world.connection.rpcEndpoint, {
+    commitment: 'confirmed',
+    fetch: (input, init) => {
+      const body = JSON.parse(String(init?.body)) as { method: string } | { method: string }[];
+      methods.push(...[body].flat().map((request) => request.method));
+      return fetch(input, init);
+    },
+  });
+  const payer = world.deps.settlementAuthority;
+  const to = Keypair.generate().publicKey;
+  const tx = await signTransaction(world.connection, payer, [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_000_000 })]);
+  expect(await deliver(counting, tx, { justSigned: true })).toEqual({ outcome: 'confirmed' });
+  expect(methods).toEqual(['sendTransaction', 'getBlockHeight', 'getSignatureStatuses']);
+
+  // The same bytes again, as a retry finds them pending in the ledger after a crash: found landed, not sent twice.
+  methods.length = 0;
+  expect(await deliver(counting, tx)).toEqual({ outcome: 'confirmed' });
+  expect(methods).toEqual(['getBlockHeight', 'getSignatureStatuses']);
+  expect(await world.connection.getBalance(to)).toBe(1_000_000);
+});
