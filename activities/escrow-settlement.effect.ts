@@ -6,7 +6,7 @@
  * the transaction is signed: a replacement plans it again, so a revoked allowance never sinks the payouts.
  */
 import { hexToBytes } from '@noble/hashes/utils';
-import { PublicKey, SYSVAR_CLOCK_PUBKEY } from '@solana/web3.js';
+import { PublicKey, SYSVAR_CLOCK_PUBKEY, type AccountInfo } from '@solana/web3.js';
 import { MAX_PROVIDERS_PER_SETTLEMENT } from '../domain/billing';
 import { planTopUp, type TopUpPlan } from '../domain/rolling-deposit';
 import {
@@ -22,7 +22,7 @@ import {
 } from '../infra/db/repositories/escrow-ledger.repo';
 import type { Escrow, SettlementPayout } from '../infra/db/schema';
 import { failpoint } from '../infra/failpoints';
-import { readAllowance } from '../infra/solana/allowance';
+import { allowanceAccount, allowanceOf, readAllowance, type Allowance } from '../infra/solana/allowance';
 import { feeSplit, type EscrowConfig, type EscrowLease } from '../infra/solana/escrow-client';
 import { signTransaction } from '../infra/solana/transaction-delivery';
 import type { WriteAheadEffect } from '../infra/solana/write-ahead';
@@ -35,14 +35,23 @@ export interface SettlementRequest extends SettlePeriodInput {
 
 const NO_TOP_UP: TopUpPlan = { extendSeconds: 0, amount: 0n, fundedSeconds: 0, short: false };
 
-/** The top-up a settle carries towards `fundSeconds`, as far as the customer's allowance pays for it now. */
-export async function planSettlementTopUp(ctx: EscrowContext, escrow: Escrow, lease: EscrowLease, fundSeconds: number | undefined): Promise<TopUpPlan> {
+/** What a settle's top-up is planned from: the customer's allowance and the chain's clock, as the chain has them now. */
+export interface TopUpInputs {
+  allowance: Allowance;
+  /** The Clock sysvar's unix_timestamp, which the program's window check uses. */
+  chainNow: number;
+}
+
+/**
+ * The top-up a settle carries towards `fundSeconds`, as far as the customer's allowance pays for it now: from `read`
+ * when the caller read it with the Lease account (openEscrowAndLease), else read here.
+ */
+export async function planSettlementTopUp(
+  ctx: EscrowContext, escrow: Escrow, lease: EscrowLease, fundSeconds: number | undefined, read?: TopUpInputs,
+): Promise<TopUpPlan> {
   const fundedSeconds = Number(lease.durationSeconds);
   if (fundSeconds === undefined || fundSeconds <= fundedSeconds) return { ...NO_TOP_UP, fundedSeconds };
-  const [allowance, chainNow] = await Promise.all([
-    readAllowance(ctx.connection, { wallet: new PublicKey(escrow.customer_wallet), mint: lease.mint, programId: ctx.client.programId }),
-    chainUnixSeconds(ctx),
-  ]);
+  const { allowance, chainNow } = read ?? (await readTopUpInputs(ctx, escrow, lease));
   // The program refuses an end beyond its clock + the window (BeyondWindow): a real cluster's clock may lag ours, so the
   // target is also capped by the chain's own clock as read now (it only moves on before the transaction executes).
   const reachable = Number(BigInt(chainNow) + lease.windowSeconds - lease.startTime);
@@ -51,26 +60,44 @@ export async function planSettlementTopUp(ctx: EscrowContext, escrow: Escrow, le
   return planTopUp({ maxRatePerSecond: lease.maxRatePerSecond, fundedSeconds, targetSeconds, spendable: allowance.spendable });
 }
 
-/** The chain's own clock (the Clock sysvar's unix_timestamp, at byte 32), which the program's window check uses. */
-async function chainUnixSeconds(ctx: EscrowContext): Promise<number> {
-  const info = await ctx.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
+async function readTopUpInputs(ctx: EscrowContext, escrow: Escrow, lease: EscrowLease): Promise<TopUpInputs> {
+  const owner = { wallet: new PublicKey(escrow.customer_wallet), mint: lease.mint, programId: ctx.client.programId };
+  const [allowance, clock] = await Promise.all([readAllowance(ctx.connection, owner), ctx.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY)]);
+  return { allowance, chainNow: clockUnixSeconds(clock) };
+}
+
+/** The Clock sysvar's unix_timestamp (at byte 32). */
+function clockUnixSeconds(info: AccountInfo<Buffer> | null): number {
   if (info === null || info.data.length < 40) throw new EscrowStateError('the chain has no Clock sysvar to read');
   return Number(info.data.readBigInt64LE(32));
 }
 
 /**
  * Reads the lease's escrow for a new transaction: throws EscrowReclaimedError when the customer reclaimed it (and
- * records so in the ledger with the chain's figures), EscrowStateError when it is not open.
+ * records so in the ledger with the chain's figures), EscrowStateError when it is not open. With `topUpInputs`, the
+ * customer's token account and the Clock sysvar are read in the same request as the Lease account: a settle's
+ * reads are one request, where they were three.
  */
-export async function openEscrowAndLease(ctx: EscrowContext, leaseId: string): Promise<{ escrow: Escrow; lease: EscrowLease }> {
+export async function openEscrowAndLease(
+  ctx: EscrowContext, leaseId: string, p: { topUpInputs?: boolean } = {},
+): Promise<{ escrow: Escrow; lease: EscrowLease; topUpInputs?: TopUpInputs }> {
   const escrow = await requireEscrow(ctx, leaseId, 'open', 'reclaimed');
-  const lease = await ctx.client.fetchLease(new PublicKey(escrow.address));
+  const address = new PublicKey(escrow.address);
+  const owner = { wallet: new PublicKey(escrow.customer_wallet), mint: new PublicKey(escrow.mint), programId: ctx.client.programId };
+  const [leaseInfo, tokenInfo, clockInfo] = p.topUpInputs
+    ? await ctx.connection.getMultipleAccountsInfo([address, allowanceAccount(owner), SYSVAR_CLOCK_PUBKEY])
+    : [await ctx.connection.getAccountInfo(address)];
+  const lease = leaseInfo ? ctx.client.decodeLease(leaseInfo.data) : null;
   if (lease === null) throw new EscrowStateError(`lease ${leaseId} has no Lease account on-chain`);
   if (escrow.status === 'reclaimed' || lease.status === 'reclaimed') {
     await markEscrowReclaimed(ctx.db, leaseId, { refunded: lease.refunded, deposited: lease.deposited });
     throw new EscrowReclaimedError(leaseId, lease.refunded);
   }
-  return { escrow, lease };
+  // The token account read is of the mint the ledger names; the Lease account's own mint decides (else read again).
+  const topUpInputs = p.topUpInputs && lease.mint.equals(owner.mint)
+    ? { allowance: allowanceOf(owner, tokenInfo ?? null), chainNow: clockUnixSeconds(clockInfo ?? null) }
+    : undefined;
+  return { escrow, lease, topUpInputs };
 }
 
 /**
@@ -151,9 +178,10 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     },
 
     async signAndRecord(replacing) {
-      const { escrow, lease } = await openEscrowAndLease(ctx, leaseId);
+      const settle = request.kind === 'settle';
+      const { escrow, lease, topUpInputs } = await openEscrowAndLease(ctx, leaseId, { topUpInputs: settle });
       const config = await ctx.config();
-      const topUp = request.kind === 'settle' ? await planSettlementTopUp(ctx, escrow, lease, request.fundSeconds) : NO_TOP_UP;
+      const topUp = settle ? await planSettlementTopUp(ctx, escrow, lease, request.fundSeconds, topUpInputs) : NO_TOP_UP;
       const topUpColumns = { top_up: topUp.amount.toString(), top_up_seconds: String(topUp.extendSeconds) };
       if (replacing !== undefined) {
         const planned = await find();

@@ -124,8 +124,8 @@ export function createEscrowActivities(deps: EscrowActivityDeps): EscrowActiviti
       try {
         if ((await findSettlement(ctx.db, input.leaseId, input.period)) === undefined && input.payouts.length === 0) {
           // Nothing to pay: a transaction only if the rolling deposit needs a top-up the allowance can pay for.
-          const { escrow, lease } = await openEscrowAndLease(ctx, input.leaseId);
-          const topUp = await planSettlementTopUp(ctx, escrow, lease, input.fundSeconds);
+          const { escrow, lease, topUpInputs } = await openEscrowAndLease(ctx, input.leaseId, { topUpInputs: true });
+          const topUp = await planSettlementTopUp(ctx, escrow, lease, input.fundSeconds, topUpInputs);
           if (topUp.extendSeconds === 0) {
             return { leaseId: input.leaseId, period: input.period, kind: 'settle', signature: '', receiptsDigest: input.receiptsDigest,
               payouts: [], gross: '0', net: '0', fee: '0', burned: '0', funding: await fundingAfter(ctx, input.leaseId, input.fundSeconds, '0') };

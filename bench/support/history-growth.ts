@@ -20,7 +20,9 @@ export async function historyGrowth(client: WorkflowClient, workflowId: string):
   const events = history.events ?? [];
   const closes: number[] = [];
   events.forEach((event, index) => {
-    if (localActivityOf(event)?.type === 'closePeriod') closes.push(index);
+    const local = localActivityOf(event);
+    // The lease's last close (no next period) is part of its end, not a period.
+    if (local?.type === 'closePeriod' && local.result?.nextPeriod !== null) closes.push(index);
   });
   const first = closes[0];
   const last = closes[closes.length - 1];

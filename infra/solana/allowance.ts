@@ -4,7 +4,7 @@
  * customer key, so this read and the program's own delegated transfers are all it can do with a customer's tokens.
  */
 import { AccountLayout } from '@solana/spl-token';
-import type { Connection, PublicKey } from '@solana/web3.js';
+import type { AccountInfo, Connection, PublicKey } from '@solana/web3.js';
 import { allowanceAddress, EscrowClient } from './escrow-client';
 import { associatedTokenAddress } from './program-address';
 
@@ -24,10 +24,25 @@ export interface Allowance {
   spendable: bigint;
 }
 
-export async function readAllowance(connection: Connection, p: { wallet: PublicKey; mint: PublicKey; programId?: PublicKey }): Promise<Allowance> {
-  const tokenAccount = associatedTokenAddress(p.mint, p.wallet, true);
+export interface AllowanceOwner {
+  wallet: PublicKey;
+  mint: PublicKey;
+  programId?: PublicKey;
+}
+
+/** The wallet's token account of the mint, where its allowance is read. */
+export function allowanceAccount(p: AllowanceOwner): PublicKey {
+  return associatedTokenAddress(p.mint, p.wallet, true);
+}
+
+export async function readAllowance(connection: Connection, p: AllowanceOwner): Promise<Allowance> {
+  return allowanceOf(p, await connection.getAccountInfo(allowanceAccount(p)));
+}
+
+/** The allowance that token account's data says (`info` null: it does not exist, so nothing is approved). */
+export function allowanceOf(p: AllowanceOwner, info: Pick<AccountInfo<Buffer>, 'data'> | null): Allowance {
+  const tokenAccount = allowanceAccount(p);
   const delegate = allowanceAddress(p.wallet, p.programId);
-  const info = await connection.getAccountInfo(tokenAccount);
   if (info === null || info.data.length < AccountLayout.span) {
     return { wallet: p.wallet, tokenAccount, delegate, approved: false, allowance: 0n, balance: 0n, spendable: 0n };
   }

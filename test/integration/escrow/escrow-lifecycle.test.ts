@@ -358,6 +358,43 @@ test('an escrow opened on other terms than the engine asked is a final failure n
 });
 
 // Last: it moves the chain's clock hours ahead for good.
+test('delivery: bytes just signed are sent before anything is asked, and confirmed in 3 requests; bytes from the ledger are asked after before they are sent again', async () => {
+  const methods: string[] = [];
+  const counting = countingConnection(methods);
+  const payer = world.deps.settlementAuthority;
+  const to = Keypair.generate().publicKey;
+  const tx = await signTransaction(world.connection, payer, [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_000_000 })]);
+  expect(await deliver(counting, tx, { justSigned: true })).toEqual({ outcome: 'confirmed' });
+  expect(methods).toEqual(['sendTransaction', 'getBlockHeight', 'getSignatureStatuses']);
+
+  // The same bytes again, as a retry finds them pending in the ledger after a crash: found landed, not sent twice.
+  methods.length = 0;
+  expect(await deliver(counting, tx)).toEqual({ outcome: 'confirmed' });
+  expect(methods).toEqual(['getBlockHeight', 'getSignatureStatuses']);
+  expect(await world.connection.getBalance(to)).toBe(1_000_000);
+});
+
+test('a settle with a top-up reads the chain once before it signs: the Lease account, the allowance and the clock in one request', async () => {
+  const { leaseId, provider, settle } = await openRolling();
+  await settle(1, 5_000n); // the provider's payout account exists from here on
+  const methods: string[] = [];
+  const activities = createEscrowActivities({ ...world.deps, connection: countingConnection(methods) });
+  await untilChainTime(world, (await leaseOnChain(world, leaseId)).startTime + BigInt(2 * PERIOD));
+  const record = await activities.settlePeriod({ leaseId, period: 2, payouts: [{ providerId: provider, amount: '6000', seconds: PERIOD }],
+    receiptsDigest: digestOf(2), fundSeconds: fundingTarget(2 * PERIOD, SPAN, null) });
+  expect(BigInt(record.funding!.toppedUp)).toBeGreaterThan(0n);
+  expect(methods).toEqual([
+    'getMultipleAccounts', // the Lease account, the customer's token account (its allowance), the Clock sysvar
+    'getAccountInfo', // the program's Config, once per process and then every so often (these activities are new)
+    'getLatestBlockhash',
+    'sendTransaction', // sent before anything is asked: the bytes were just signed
+    'getBlockHeight',
+    'getSignatureStatuses',
+    'getAccountInfo', // the allowance left after the top-up drew on it, for the customer's funds warnings
+  ]);
+});
+
+
 test('a reclaim after the end plus grace: the engine pays nothing more, fails EscrowReclaimedError, and records the chain\'s figures', async () => {
   const { wallet, tokenAccount, leaseId, deposit, settle, paid, provider } = await openRolling();
   await settle(1, 30_000n);
@@ -399,9 +436,9 @@ async function approveDelegate(wallet: Keypair, delegate: PublicKey, amount: big
   expect((await deliver(world.connection, tx)).outcome).toBe('confirmed');
 }
 
-test('delivery: bytes just signed are sent before anything is asked, and confirmed in 3 requests; bytes from the ledger are asked after before they are sent again', async () => {
-  const methods: string[] = [];
-  const counting = new Connection(world.connection.rpcEndpoint, {
+/** A connection to the world's chain node that notes the JSON-RPC method of every request it sends. */
+function countingConnection(methods: string[]): Connection {
+  return new Connection(world.connection.rpcEndpoint, {
     commitment: 'confirmed',
     fetch: (input, init) => {
       const body = JSON.parse(String(init?.body)) as { method: string } | { method: string }[];
@@ -409,15 +446,4 @@ test('delivery: bytes just signed are sent before anything is asked, and confirm
       return fetch(input, init);
     },
   });
-  const payer = world.deps.settlementAuthority;
-  const to = Keypair.generate().publicKey;
-  const tx = await signTransaction(world.connection, payer, [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_000_000 })]);
-  expect(await deliver(counting, tx, { justSigned: true })).toEqual({ outcome: 'confirmed' });
-  expect(methods).toEqual(['sendTransaction', 'getBlockHeight', 'getSignatureStatuses']);
-
-  // The same bytes again, as a retry finds them pending in the ledger after a crash: found landed, not sent twice.
-  methods.length = 0;
-  expect(await deliver(counting, tx)).toEqual({ outcome: 'confirmed' });
-  expect(methods).toEqual(['getBlockHeight', 'getSignatureStatuses']);
-  expect(await world.connection.getBalance(to)).toBe(1_000_000);
-});
+}
