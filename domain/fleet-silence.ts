@@ -39,6 +39,26 @@ export function isMassSilence({ hosts, silent }: FleetSilenceCount, policy: Mass
   return silent >= policy.minimumSilent && silent > hosts * policy.share;
 }
 
+/**
+ * The receipts' side of the same judgement: running assignments (their containers reported running), the ones
+ * whose next receipt is overdue past the heartbeat timeout, and how late the median one's is. A fleet whose
+ * reports stop for less than a timeout (one process playing many hosts, or the API, restarted in seconds) is
+ * never mostly silent past it, yet every one of its receipts is late together: in a 300-lease chaos run here,
+ * each restart of the fleet simulator failed over the leases whose receipts were overdue first, 299 failovers
+ * and 81 leases failed for want of a free GPU, though no provider had done anything wrong.
+ */
+export interface FleetProofCount {
+  running: number;
+  unproven: number;
+  /** Seconds the median running assignment's next receipt is past due (0 when not due yet, or none runs). */
+  medianLatenessSeconds: number;
+}
+
+/** True when most running assignments miss their receipts at once: the engine's failure, as a mass silence is. */
+export function isMassUnproven({ running, unproven }: FleetProofCount, policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): boolean {
+  return unproven >= policy.minimumSilent && unproven > running * policy.share;
+}
+
 /** Below this many recent hosts the median is a few hosts' own silence, not the engine's lateness. */
 export const MEDIAN_RULE_MINIMUM_HOSTS = 20;
 
@@ -61,6 +81,8 @@ export interface FleetJudgementInput {
   silence: FleetSilenceCount;
   /** Seconds left of the hold a mass silence left behind (0 when none). */
   holdLeftSeconds: number;
+  /** The fleet's receipts; absent, receipts are judged as its reports are. */
+  proofs?: FleetProofCount;
 }
 
 export interface FleetJudgement {
@@ -70,6 +92,11 @@ export interface FleetJudgement {
   heldBy: 'api' | 'mass_silence' | 'after_mass_silence' | null;
   /** The silence after which a host is judged while heard (judgedTimeoutSeconds). */
   timeoutSeconds: number;
+  /**
+   * How long past due a receipt may be before its assignment is judged to prove nothing: the same rule over the
+   * receipts' median lateness, and never less than the hosts' timeout (reports heard late carry receipts late).
+   */
+  proofTimeoutSeconds: number;
 }
 
 /**
@@ -79,13 +106,16 @@ export interface FleetJudgement {
  * (60 hosts in one tick after a PostgreSQL restart in a 300-lease chaos run here). After an API outage the up-time
  * rule gives the same whole timeout.
  */
-export function judgeFleet(heartbeatTimeoutSeconds: number, { apiUpSeconds, silence, holdLeftSeconds }: FleetJudgementInput,
+export function judgeFleet(heartbeatTimeoutSeconds: number, { apiUpSeconds, silence, holdLeftSeconds, proofs }: FleetJudgementInput,
   policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): FleetJudgement {
   const timeoutSeconds = judgedTimeoutSeconds(heartbeatTimeoutSeconds, silence);
-  if (apiUpSeconds < heartbeatTimeoutSeconds) return { heard: false, heldBy: 'api', timeoutSeconds };
-  if (isMassSilence(silence, policy)) return { heard: false, heldBy: 'mass_silence', timeoutSeconds };
-  if (holdLeftSeconds > 0) return { heard: false, heldBy: 'after_mass_silence', timeoutSeconds };
-  return { heard: true, heldBy: null, timeoutSeconds };
+  const proofTimeoutSeconds = proofs === undefined ? timeoutSeconds
+    : Math.max(timeoutSeconds, judgedTimeoutSeconds(heartbeatTimeoutSeconds, { hosts: proofs.running, medianSilenceSeconds: proofs.medianLatenessSeconds }));
+  const judged = { timeoutSeconds, proofTimeoutSeconds };
+  if (apiUpSeconds < heartbeatTimeoutSeconds) return { heard: false, heldBy: 'api', ...judged };
+  if (isMassSilence(silence, policy) || (proofs !== undefined && isMassUnproven(proofs, policy))) return { heard: false, heldBy: 'mass_silence', ...judged };
+  if (holdLeftSeconds > 0) return { heard: false, heldBy: 'after_mass_silence', ...judged };
+  return { heard: true, heldBy: null, ...judged };
 }
 
 /**

@@ -89,7 +89,8 @@ export function startFleetMonitor({
     // once is the engine's failure, and a fleet behind by its median gives each host that much more
     // (domain/fleet-silence.ts).
     const judgement = await readFleetJudgement(db, heartbeatTimeoutSeconds, massSilence);
-    const { silence } = judgement;
+    const silence = { ...judgement.silence, runningAssignments: judgement.proofs.running, unprovenAssignments: judgement.proofs.unproven,
+      medianReceiptLatenessSeconds: judgement.proofs.medianLatenessSeconds };
     const mass = judgement.heldBy === 'mass_silence';
     // Renewed while it lasts: every monitor then holds for a whole timeout after the fleet is heard again.
     if (mass) await holdFleetJudgement(db, judgement.timeoutSeconds);
@@ -99,7 +100,7 @@ export function startFleetMonitor({
       if (mass) metrics?.massSilence?.();
       metrics?.judgedTimeout?.(timeout);
       if (mass !== holding) {
-        if (mass) log?.error(silence, 'most of the fleet is silent at once: holding judgement of hosts until it is heard again');
+        if (mass) log?.error(silence, 'most of the fleet is silent at once, or misses its receipts at once: holding judgement of hosts until it is heard again');
         else log?.info(silence, 'most of the fleet is heard again: judging hosts after a whole timeout more');
       }
       if ((timeout > heartbeatTimeoutSeconds) !== (judgedTimeout > heartbeatTimeoutSeconds)) {
@@ -122,7 +123,7 @@ export function startFleetMonitor({
       if (lost.length > 0) metrics?.hostsLost(lost.length);
       if (lost.length > 0) log?.warn({ hostIds: lost, timeoutSeconds: timeout }, 'hosts lost: no report within the heartbeat timeout');
     }
-    for (const fault of await claimFaults(db, resignalSeconds, heard ? timeout : null)) {
+    for (const fault of await claimFaults(db, resignalSeconds, heard ? judgement.proofTimeoutSeconds : null)) {
       const { leaseId, ...signal } = fault;
       try {
         await client.workflow.getHandle(leaseWorkflowId(leaseId)).signal(assignmentFaultSignal, signal);

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { FleetSilenceCount } from '../../../domain/fleet-silence';
+import type { FleetProofCount, FleetSilenceCount } from '../../../domain/fleet-silence';
 import type { Database } from '../schema';
 import { markHostUnhealthy } from './host-events.repo';
 
@@ -31,6 +31,26 @@ export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number)
     .where('last_heartbeat_at', '>', sql<Date>`now() - interval '1 hour'`)
     .executeTakeFirstOrThrow();
   return { hosts: Number(row.hosts), silent: Number(row.silent), medianSilenceSeconds: Number(row.median ?? 0) };
+}
+
+/**
+ * The running assignments' receipts (domain/fleet-silence FleetProofCount): how many run, how many have their next
+ * receipt overdue past `timeoutSeconds`, and the median one's lateness. Due is as claimFaults has it: an interval
+ * after the last accepted receipt, or after the container ran.
+ */
+export async function fleetProofs(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetProofCount> {
+  const lateness = sql<number>`extract(epoch from now() - (coalesce(last_receipt_at, running_at) + proof_interval_ms * interval '1 millisecond'))`;
+  const row = await db
+    .selectFrom('assignments')
+    .select([
+      sql<string>`count(*)`.as('running'),
+      sql<string>`count(*) filter (where ${lateness} > ${timeoutSeconds})`.as('unproven'),
+      sql<number | null>`percentile_disc(0.5) within group (order by greatest(${lateness}, 0))`.as('median'),
+    ])
+    .where('ended_at', 'is', null)
+    .where('running_at', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return { running: Number(row.running), unproven: Number(row.unproven), medianLatenessSeconds: Number(row.median ?? 0) };
 }
 
 const MASS_SILENCE_HOLD = 'mass_silence';

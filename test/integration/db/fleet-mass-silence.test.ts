@@ -152,3 +152,42 @@ test('a small fleet is judged at the timeout, even when its median host is the s
   const statuses = Object.fromEntries((await fresh.db.selectFrom('hosts').select(['id', 'status']).execute()).map((h) => [h.id, h.status]));
   expect(statuses).toEqual({ [alive!.hostId]: 'online', [dead!.hostId]: 'lost' });
 });
+
+test('most running assignments missing their receipts at once, their hosts reporting, fail nothing over; a timeout after most prove again, the few are judged', async () => {
+  // A fleet simulator (or an API) restarted in seconds: its hosts report again before their receipts resume.
+  const fleet = await fleetHeard(Array(14).fill(0));
+  const late = fleet.slice(0, 12);
+  await fresh.db.updateTable('assignments').set({ running_at: new Date(Date.now() - 60_000), last_receipt_at: new Date() }).execute();
+  await fresh.db.updateTable('assignments').set({ last_receipt_at: new Date(Date.now() - 30_000) })
+    .where('id', 'in', late.map((a) => a.assignmentId)).execute();
+
+  const signals: string[] = [];
+  const client = { workflow: { getHandle: () => ({ signal: async (_def: unknown, arg: { assignmentId: string }) => void signals.push(arg.assignmentId) }) } } as unknown as Client;
+  const metrics = createControlMetrics({ processMetrics: false });
+  const monitor = startFleetMonitor({ db: fresh.db, client, heartbeatTimeoutSeconds: 10, tickMs: 50, metrics });
+  const massSilenceTicks = async () => (await metrics.registry.getSingleMetric('lease_engine_fleet_mass_silence_ticks_total')!.get()).values[0]!.value;
+  const unhealthy = async () => (await fresh.db.selectFrom('hosts').select('id').where('unhealthy_until', '>', new Date()).execute()).map((h) => h.id).sort();
+  const stillLate = late.slice(10);
+  try {
+    const deadline = Date.now() + 10_000;
+    while ((await massSilenceTicks()) < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await massSilenceTicks()).toBeGreaterThanOrEqual(5);
+    expect(signals).toEqual([]);
+    expect(await unhealthy()).toEqual([]);
+
+    // Ten prove again; the two still late get the whole timeout a mass silence leaves behind.
+    await fresh.db.updateTable('assignments').set({ last_receipt_at: new Date() }).where('id', 'in', late.slice(0, 10).map((a) => a.assignmentId)).execute();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(signals).toEqual([]);
+
+    // That timeout over: two of fourteen is those hosts' own doing, judged as ever.
+    await fresh.db.updateTable('fleet_hold').set({ held_until: new Date() }).execute();
+    while (!stillLate.every((a) => signals.includes(a.assignmentId)) && Date.now() < deadline + 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await monitor.stop();
+  }
+  expect([...new Set(signals)].sort()).toEqual(stillLate.map((a) => a.assignmentId).sort());
+  expect(await unhealthy()).toEqual(stillLate.map((a) => a.hostId).sort());
+});

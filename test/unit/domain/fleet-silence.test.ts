@@ -1,4 +1,4 @@
-import { DEFAULT_MASS_SILENCE, isMassSilence, judgeFleet, judgedTimeoutSeconds, startDeadlineExtensionSeconds } from '../../../domain/fleet-silence';
+import { DEFAULT_MASS_SILENCE, isMassSilence, isMassUnproven, judgeFleet, judgedTimeoutSeconds, startDeadlineExtensionSeconds } from '../../../domain/fleet-silence';
 
 describe('isMassSilence', () => {
   it.each([
@@ -17,6 +17,18 @@ describe('isMassSilence', () => {
   it('follows the policy it is given', () => {
     expect(isMassSilence({ hosts: 10, silent: 3, medianSilenceSeconds: 1 }, { share: 0.25, minimumSilent: 3 })).toBe(true);
     expect(isMassSilence({ hosts: 10, silent: 3, medianSilenceSeconds: 1 }, DEFAULT_MASS_SILENCE)).toBe(false);
+  });
+});
+
+describe('isMassUnproven', () => {
+  it.each([
+    [{ running: 300, unproven: 151 }, true],
+    [{ running: 300, unproven: 150 }, false],
+    [{ running: 20, unproven: 11 }, true],
+    [{ running: 9, unproven: 9 }, false],
+    [{ running: 0, unproven: 0 }, false],
+  ])('%o → %s', (count, expected) => {
+    expect(isMassUnproven({ ...count, medianLatenessSeconds: 0 })).toBe(expected);
   });
 });
 
@@ -47,11 +59,29 @@ describe('judgeFleet', () => {
   const up = { apiUpSeconds: 600, silence: quiet, holdLeftSeconds: 0 };
 
   it('judges a fleet heard through an API up for a whole timeout, at the timeout', () => {
-    expect(judgeFleet(10, up)).toEqual({ heard: true, heldBy: null, timeoutSeconds: 10 });
+    expect(judgeFleet(10, up)).toEqual({ heard: true, heldBy: null, timeoutSeconds: 10, proofTimeoutSeconds: 10 });
   });
 
   it('judges a fleet heard late after its lateness', () => {
-    expect(judgeFleet(10, { ...up, silence: { ...quiet, medianSilenceSeconds: 6 } })).toEqual({ heard: true, heldBy: null, timeoutSeconds: 14 });
+    expect(judgeFleet(10, { ...up, silence: { ...quiet, medianSilenceSeconds: 6 } })).toEqual({ heard: true, heldBy: null, timeoutSeconds: 14,
+      proofTimeoutSeconds: 14 });
+  });
+
+  it('gives receipts late all together their median lateness more, and never less than the hosts get', () => {
+    const proofs = { running: 100, unproven: 3, medianLatenessSeconds: 1 };
+    expect(judgeFleet(10, { ...up, proofs })).toMatchObject({ heard: true, timeoutSeconds: 10, proofTimeoutSeconds: 10 });
+    // Reports back before their receipts: the hosts are on time, the receipts 7 s late at the median.
+    expect(judgeFleet(10, { ...up, proofs: { ...proofs, medianLatenessSeconds: 7 } })).toMatchObject({ heard: true, timeoutSeconds: 10,
+      proofTimeoutSeconds: 15 });
+    expect(judgeFleet(10, { ...up, silence: { ...quiet, medianSilenceSeconds: 6 }, proofs })).toMatchObject({ proofTimeoutSeconds: 14 });
+    // A few running assignments: their median may be the dead one's.
+    expect(judgeFleet(10, { ...up, proofs: { running: 5, unproven: 2, medianLatenessSeconds: 30 } })).toMatchObject({ proofTimeoutSeconds: 10 });
+  });
+
+  it('judges nobody while most running assignments miss their receipts at once, though the hosts report', () => {
+    expect(judgeFleet(10, { ...up, proofs: { running: 100, unproven: 51, medianLatenessSeconds: 11 } })).toMatchObject({ heard: false,
+      heldBy: 'mass_silence' });
+    expect(judgeFleet(10, { ...up, proofs: { running: 100, unproven: 50, medianLatenessSeconds: 11 } })).toMatchObject({ heard: true });
   });
 
   it.each([
@@ -69,10 +99,12 @@ describe('judgeFleet', () => {
 
 describe('startDeadlineExtensionSeconds', () => {
   it('is nothing for a fleet heard on time, its lateness for one heard late, a whole timeout for one not heard', () => {
-    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 10 })).toBe(0);
-    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 14 })).toBe(4);
-    expect(startDeadlineExtensionSeconds(10, { heard: true, heldBy: null, timeoutSeconds: 20 })).toBe(10);
-    expect(startDeadlineExtensionSeconds(10, { heard: false, heldBy: 'api', timeoutSeconds: 10 })).toBe(10);
-    expect(startDeadlineExtensionSeconds(10, { heard: false, heldBy: 'after_mass_silence', timeoutSeconds: 12 })).toBe(10);
+    const judged = (heard: boolean, heldBy: 'api' | 'after_mass_silence' | null, timeoutSeconds: number) =>
+      ({ heard, heldBy, timeoutSeconds, proofTimeoutSeconds: timeoutSeconds });
+    expect(startDeadlineExtensionSeconds(10, judged(true, null, 10))).toBe(0);
+    expect(startDeadlineExtensionSeconds(10, judged(true, null, 14))).toBe(4);
+    expect(startDeadlineExtensionSeconds(10, judged(true, null, 20))).toBe(10);
+    expect(startDeadlineExtensionSeconds(10, judged(false, 'api', 10))).toBe(10);
+    expect(startDeadlineExtensionSeconds(10, judged(false, 'after_mass_silence', 12))).toBe(10);
   });
 });
