@@ -6,15 +6,28 @@
  * away, a network split on our side), and judging them would mark healthy hosts lost, take them out of
  * placement and fail their leases over onto a stack that is already behind: the storm that broke a
  * 300-lease run here. Kubernetes' node controller holds evictions the same way when a zone is mostly
- * NotReady. The cost: a real outage of more than half the fleet at once is not failed over until it
- * passes or an operator acts; nothing is paid meanwhile, since no receipt is verified for those seconds.
+ * NotReady. The cost: a real outage of more than half the fleet at once, over several providers, is not
+ * failed over until it passes or an operator acts; nothing is paid meanwhile, since no receipt is verified
+ * for those seconds.
  *
  * Short of that, an engine that is behind makes every host look late by the same amount: the fleet's
  * median silence rises (a healthy fleet's stays near half a report interval). Each host is then given
  * that much more before it is judged, up to a second timeout: at 1,000 simulated hosts on 2 cores the
  * median report was 8 s old and hosts were marked lost 3,744 times in 15 minutes for the API's slowness.
  * A real outage of fewer than half the hosts does not move the median, so it is judged as fast as ever.
+ *
+ * A mass silence must also be shared: still most of the fleet with any one provider left out. The engine's own
+ * failure silences every provider alike; a provider that holds most of the fleet and stops reporting (or
+ * withholds its receipts) is one provider failing, and is judged. Without this, such a provider could stop every
+ * other provider's failovers for as long as it liked. A fleet of one provider has no one to compare with: the
+ * plain rule holds there.
  */
+
+/** One provider's part of the fleet: how many it has (hosts, or running assignments) and how many of them are late. */
+export interface ProviderLateness {
+  total: number;
+  late: number;
+}
 
 export interface FleetSilenceCount {
   /** Hosts heard from recently. */
@@ -23,6 +36,8 @@ export interface FleetSilenceCount {
   silent: number;
   /** Seconds since the median host of those was last heard (0 for no host). */
   medianSilenceSeconds: number;
+  /** Each provider with a silent host: its recent hosts and its silent ones (absent: not known, not used). */
+  byProvider?: ProviderLateness[];
 }
 
 export interface MassSilencePolicy {
@@ -34,9 +49,19 @@ export interface MassSilencePolicy {
 
 export const DEFAULT_MASS_SILENCE: MassSilencePolicy = { share: 0.5, minimumSilent: 10 };
 
-/** True when so much of the fleet is silent that no host's silence may be held against it. */
-export function isMassSilence({ hosts, silent }: FleetSilenceCount, policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): boolean {
-  return silent >= policy.minimumSilent && silent > hosts * policy.share;
+/**
+ * Most of `total` late at once, and still most of it with any one provider's part left out (a provider whose part
+ * is the whole has no one to be compared with). Providers with none late need no check: leaving one out only
+ * raises the share of the rest that is late.
+ */
+function isSharedMass(total: number, late: number, byProvider: readonly ProviderLateness[], policy: MassSilencePolicy): boolean {
+  if (late < policy.minimumSilent || late <= total * policy.share) return false;
+  return byProvider.every((p) => total === p.total || late - p.late > (total - p.total) * policy.share);
+}
+
+/** True when so much of the fleet is silent, across providers, that no host's silence may be held against it. */
+export function isMassSilence({ hosts, silent, byProvider = [] }: FleetSilenceCount, policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): boolean {
+  return isSharedMass(hosts, silent, byProvider, policy);
 }
 
 /**
@@ -52,11 +77,13 @@ export interface FleetProofCount {
   unproven: number;
   /** Seconds the median running assignment's next receipt is past due (0 when not due yet, or none runs). */
   medianLatenessSeconds: number;
+  /** Each provider with an overdue receipt: its running assignments and its overdue ones (absent: not used). */
+  byProvider?: ProviderLateness[];
 }
 
-/** True when most running assignments miss their receipts at once: the engine's failure, as a mass silence is. */
-export function isMassUnproven({ running, unproven }: FleetProofCount, policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): boolean {
-  return unproven >= policy.minimumSilent && unproven > running * policy.share;
+/** True when most running assignments, across providers, miss their receipts at once: the engine's failure, as a mass silence is. */
+export function isMassUnproven({ running, unproven, byProvider = [] }: FleetProofCount, policy: MassSilencePolicy = DEFAULT_MASS_SILENCE): boolean {
+  return isSharedMass(running, unproven, byProvider, policy);
 }
 
 /** Below this many recent hosts the median is a few hosts' own silence, not the engine's lateness. */

@@ -89,8 +89,9 @@ export function startFleetMonitor({
     // once is the engine's failure, and a fleet behind by its median gives each host that much more
     // (domain/fleet-silence.ts).
     const judgement = await readFleetJudgement(db, heartbeatTimeoutSeconds, massSilence);
-    const silence = { ...judgement.silence, runningAssignments: judgement.proofs.running, unprovenAssignments: judgement.proofs.unproven,
-      medianReceiptLatenessSeconds: judgement.proofs.medianLatenessSeconds };
+    const { byProvider: silentByProvider, ...hostSilence } = judgement.silence;
+    const silence = { ...hostSilence, silentByProvider, runningAssignments: judgement.proofs.running, unprovenAssignments: judgement.proofs.unproven,
+      medianReceiptLatenessSeconds: judgement.proofs.medianLatenessSeconds, unprovenByProvider: judgement.proofs.byProvider };
     const mass = judgement.heldBy === 'mass_silence';
     // Renewed while it lasts: every monitor then holds for a whole timeout after the fleet is heard again.
     if (mass) await holdFleetJudgement(db, judgement.timeoutSeconds);

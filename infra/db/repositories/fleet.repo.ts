@@ -6,51 +6,67 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { FleetProofCount, FleetSilenceCount } from '../../../domain/fleet-silence';
+import type { FleetProofCount, FleetSilenceCount, ProviderLateness } from '../../../domain/fleet-silence';
 import type { Database } from '../schema';
 import { markHostUnhealthy } from './host-events.repo';
 
 /** How long a host that proved nothing stays out of placement (as one that left a dispatch unstarted). */
 const UNHEALTHY_SECONDS = 600;
 
+/** What both fleet counts read: per provider, its total and its late, only for providers with one late. */
+interface ByProviderRow {
+  by_provider: { total: number | string; late: number | string }[] | null;
+}
+const byProviderOf = (row: ByProviderRow): ProviderLateness[] =>
+  (row.by_provider ?? []).map((p) => ({ total: Number(p.total), late: Number(p.late) }));
+
 /**
  * How silent the recent fleet (hosts heard from in the last hour, online or lost since) is now, in one
- * statement: how many hosts, how many silent past the timeout, and the median silence in seconds.
+ * statement: how many hosts, how many silent past the timeout, the median silence in seconds, and each
+ * provider's part of the silence (only providers with a silent host: the rule needs no others).
  */
 export async function fleetSilence(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetSilenceCount> {
-  const row = await db
-    .selectFrom('hosts')
-    .select([
-      sql<string>`count(*)`.as('hosts'),
-      sql<string>`count(*) filter (where last_heartbeat_at < now() - make_interval(secs => ${timeoutSeconds}))`.as('silent'),
-      // The median host's own silence (percentile_disc: the lower of two middles, never a mean), so one dead
-      // host of two does not make the live one's silence look longer.
-      sql<number | null>`percentile_disc(0.5) within group (order by extract(epoch from now() - last_heartbeat_at))`.as('median'),
-    ])
-    .where('status', 'in', ['online', 'lost'])
-    .where('last_heartbeat_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .executeTakeFirstOrThrow();
-  return { hosts: Number(row.hosts), silent: Number(row.silent), medianSilenceSeconds: Number(row.median ?? 0) };
+  const { rows } = await sql<{ hosts: string; silent: string; median: number | null } & ByProviderRow>`
+    with recent as (
+      select provider_id, extract(epoch from now() - last_heartbeat_at) as silence,
+             last_heartbeat_at < now() - make_interval(secs => ${timeoutSeconds}) as late
+        from hosts
+       where status in ('online', 'lost') and last_heartbeat_at > now() - interval '1 hour'
+    ), per_provider as (
+      select count(*) as total, count(*) filter (where late) as late from recent group by provider_id having bool_or(late)
+    )
+    select count(*) as hosts, count(*) filter (where late) as silent,
+           -- The median host's own silence (percentile_disc: the lower of two middles, never a mean), so one dead
+           -- host of two does not make the live one's silence look longer.
+           percentile_disc(0.5) within group (order by silence) as median,
+           (select json_agg(per_provider) from per_provider) as by_provider
+      from recent`.execute(db);
+  const row = rows[0]!;
+  return { hosts: Number(row.hosts), silent: Number(row.silent), medianSilenceSeconds: Number(row.median ?? 0), byProvider: byProviderOf(row) };
 }
 
 /**
  * The running assignments' receipts (domain/fleet-silence FleetProofCount): how many run, how many have their next
- * receipt overdue past `timeoutSeconds`, and the median one's lateness. Due is as claimFaults has it: an interval
- * after the last accepted receipt, or after the container ran.
+ * receipt overdue past `timeoutSeconds`, the median one's lateness, and each provider's part of the overdue ones.
+ * Due is as claimFaults has it: an interval after the last accepted receipt, or after the container ran.
  */
 export async function fleetProofs(db: Kysely<Database>, timeoutSeconds: number): Promise<FleetProofCount> {
-  const lateness = sql<number>`extract(epoch from now() - (coalesce(last_receipt_at, running_at) + proof_interval_ms * interval '1 millisecond'))`;
-  const row = await db
-    .selectFrom('assignments')
-    .select([
-      sql<string>`count(*)`.as('running'),
-      sql<string>`count(*) filter (where ${lateness} > ${timeoutSeconds})`.as('unproven'),
-      sql<number | null>`percentile_disc(0.5) within group (order by greatest(${lateness}, 0))`.as('median'),
-    ])
-    .where('ended_at', 'is', null)
-    .where('running_at', 'is not', null)
-    .executeTakeFirstOrThrow();
-  return { running: Number(row.running), unproven: Number(row.unproven), medianLatenessSeconds: Number(row.median ?? 0) };
+  const { rows } = await sql<{ running: string; unproven: string; median: number | null } & ByProviderRow>`
+    with running as (
+      select provider_id,
+             extract(epoch from now() - (coalesce(last_receipt_at, running_at) + proof_interval_ms * interval '1 millisecond')) as lateness
+        from assignments
+       where ended_at is null and running_at is not null
+    ), per_provider as (
+      select count(*) as total, count(*) filter (where lateness > ${timeoutSeconds}) as late
+        from running group by provider_id having bool_or(lateness > ${timeoutSeconds})
+    )
+    select count(*) as running, count(*) filter (where lateness > ${timeoutSeconds}) as unproven,
+           percentile_disc(0.5) within group (order by greatest(lateness, 0)) as median,
+           (select json_agg(per_provider) from per_provider) as by_provider
+      from running`.execute(db);
+  const row = rows[0]!;
+  return { running: Number(row.running), unproven: Number(row.unproven), medianLatenessSeconds: Number(row.median ?? 0), byProvider: byProviderOf(row) };
 }
 
 const MASS_SILENCE_HOLD = 'mass_silence';

@@ -20,6 +20,36 @@ describe('isMassSilence', () => {
   });
 });
 
+describe('a mass silence is shared by the providers', () => {
+  it('is not one provider\'s alone, however much of the fleet it holds', () => {
+    // One provider with 600 of 1,000 hosts goes silent; the other 400 report on time.
+    expect(isMassSilence({ hosts: 1000, silent: 600, medianSilenceSeconds: 0, byProvider: [{ total: 600, late: 600 }] })).toBe(false);
+    // The same 600 silent, plus 3 of the others: the rest of the fleet is still heard.
+    expect(isMassSilence({ hosts: 1000, silent: 603, medianSilenceSeconds: 0,
+      byProvider: [{ total: 600, late: 600 }, { total: 100, late: 3 }] })).toBe(false);
+  });
+
+  it('holds when every provider is silent at once, as the engine\'s own failure makes them', () => {
+    const tenProviders = Array.from({ length: 10 }, () => ({ total: 100, late: 90 }));
+    expect(isMassSilence({ hosts: 1000, silent: 900, medianSilenceSeconds: 0, byProvider: tenProviders })).toBe(true);
+    // Most of the rest silent too, whichever provider is left out.
+    expect(isMassSilence({ hosts: 1000, silent: 800, medianSilenceSeconds: 0,
+      byProvider: [{ total: 600, late: 600 }, { total: 400, late: 200 }] })).toBe(false);
+    expect(isMassSilence({ hosts: 1000, silent: 801, medianSilenceSeconds: 0,
+      byProvider: [{ total: 600, late: 600 }, { total: 400, late: 201 }] })).toBe(true);
+  });
+
+  it('keeps the plain rule for a fleet of one provider: there is no one to compare with', () => {
+    expect(isMassSilence({ hosts: 40, silent: 30, medianSilenceSeconds: 0, byProvider: [{ total: 40, late: 30 }] })).toBe(true);
+  });
+
+  it('applies to receipts withheld by one provider', () => {
+    expect(isMassUnproven({ running: 300, unproven: 200, medianLatenessSeconds: 0, byProvider: [{ total: 200, late: 200 }] })).toBe(false);
+    expect(isMassUnproven({ running: 300, unproven: 200, medianLatenessSeconds: 0,
+      byProvider: [{ total: 150, late: 100 }, { total: 150, late: 100 }] })).toBe(true);
+  });
+});
+
 describe('isMassUnproven', () => {
   it.each([
     [{ running: 300, unproven: 151 }, true],
