@@ -140,11 +140,6 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     if (found.settlement.kind !== request.kind) {
       throw new EscrowStateError(`period ${period} of lease ${leaseId} is already its ${found.settlement.kind}`);
     }
-    if (request.kind === 'settle' && found.settlement.receipts_digest.toLowerCase() !== request.receiptsDigest.toLowerCase()) {
-      // What the period's close took is kept (assignments.repo closePeriod), so a retry asks for what was written;
-      // a request for other receipts would be applied by the workflow as paid while the chain paid the first one.
-      throw new EscrowStateError(`period ${period} of lease ${leaseId} was planned with other receipts (digest ${found.settlement.receipts_digest}): it is not planned again`);
-    }
     period = Number(found.settlement.period);
     return found;
   };

@@ -15,9 +15,7 @@ export function heartbeating<T extends { [K in keyof T]: AsyncFn }>(activities: 
   for (const [name, fn] of Object.entries(activities) as [string, AsyncFn][]) {
     wrapped[name] = async (...args) => {
       const context = Context.current();
-      // A local activity (the period's settlement) has no heartbeat of its own: it runs inside a workflow task,
-      // which the worker keeps alive, and a killed worker's task is retried whole on another.
-      const timer = context.info.isLocal ? undefined : setInterval(() => context.heartbeat(), BEAT_MS);
+      const timer = setInterval(() => context.heartbeat(), BEAT_MS);
       try {
         return await fn(...args);
       } finally {

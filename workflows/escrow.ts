@@ -5,7 +5,7 @@
  * idempotent on (lease, period), so a retry after a crash never pays twice; the amounts come from the pure billing
  * and rolling-deposit functions, from cumulative verified seconds.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { EscrowActivities, EscrowFunding, ProviderPayout } from '../activities/contracts';
 import { CONTROL_TASK_QUEUE } from '../activities/contracts';
 import { maxRatePerSecond, periodPayouts } from '../domain/billing';
@@ -19,20 +19,6 @@ const escrow = proxyActivities<EscrowActivities>({
   startToCloseTimeout: '3m',
   // The worker heartbeats while it waits on the chain: a killed worker's attempt is retried within seconds.
   heartbeatTimeout: '15s',
-  retry: { initialInterval: '500ms', maximumInterval: '15s', backoffCoefficient: 2 },
-});
-
-/**
- * A period's settlement runs as a local activity, in the same workflow task as the period's close
- * (activity-stubs.ts): at 1,000 leases each period's round trips through Temporal are what saturates two cores
- * (bench/README.md), and this takes a period from two workflow tasks and an activity task to one workflow task.
- * It is idempotent on (lease, period) through its write-ahead ledger row, so the re-run a killed worker's
- * replacement makes finds the transaction it signed. A settlement that waits on the chain past the workflow task
- * timeout keeps its task alive (the SDK heartbeats it); one that fails is retried with this policy, by timers
- * past a minute.
- */
-const periodSettlement = proxyLocalActivities<Pick<EscrowActivities, 'settlePeriod'>>({
-  startToCloseTimeout: '3m',
   retry: { initialInterval: '500ms', maximumInterval: '15s', backoffCoefficient: 2 },
 });
 
@@ -108,7 +94,7 @@ export async function settle(input: LeaseWorkflowInput, state: LeaseState, bill:
   const { settlementPeriodSeconds: periodSeconds, depositWindowPeriods: windowPeriods } = input.timings;
   const elapsed = Math.max(0, Math.round((periodEndsAt - (state.startedAt ?? periodEndsAt)) / 1000));
   const fundSeconds = fundingTarget(elapsed, fundedSpanSeconds(periodSeconds, windowPeriods), state.durationSeconds);
-  const record = await periodSettlement.settlePeriod({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts,
+  const record = await escrow.settlePeriod({ leaseId: input.leaseId, period: account.settlements + 1, payouts: bill.payouts,
     receiptsDigest: bill.receiptsDigest, fundSeconds, periodEndsAt });
   if (record.signature !== '') {
     account.settlements++;

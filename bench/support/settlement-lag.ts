@@ -85,10 +85,9 @@ export async function leaseSettlements(
             closePickup: diff(close?.startedAt, close?.scheduledAt),
             closeRun: diff(close?.closedAt, close?.startedAt ?? close?.scheduledAt),
             toSettleScheduled: diff(settle?.scheduledAt, close?.closedAt),
-            // A local activity too, run right after the close in the same workflow task: no pickup.
             settlePickup: diff(settle?.startedAt, settle?.scheduledAt),
             // Fetch a blockhash, sign, and write the settlement pending (created_at) before sending it.
-            signAndRecord: diff(createdAt, settle?.startedAt ?? settle?.scheduledAt),
+            signAndRecord: diff(createdAt, settle?.startedAt),
             sendAndConfirm: confirmedAt - createdAt,
           }
         : null,

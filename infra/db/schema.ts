@@ -280,7 +280,6 @@ export interface Database {
   host_events: HostEventTable;
   api_liveness: ApiLivenessTable;
   fleet_hold: FleetHoldTable;
-  period_closes: PeriodCloseTable;
   lease_events: LeaseEventTable;
   container_logs: ContainerLogTable;
   container_log_meters: ContainerLogMeterTable;
@@ -340,15 +339,6 @@ export interface ApiLivenessTable {
 export interface FleetHoldTable {
   id: string;
   held_until: Timestamp;
-}
-
-/** A lease's latest period close, as it took it: a re-run of that close returns it (assignments.repo closePeriod). */
-export interface PeriodCloseTable {
-  lease_id: string;
-  period: number;
-  verified: Json<{ assignmentId: string; verifiedSeconds: number }[]>;
-  receipt_hashes: Json<string[]>;
-  closed_at: Timestamp;
 }
 
 export type Customer = Selectable<CustomerTable>;

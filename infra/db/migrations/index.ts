@@ -15,7 +15,6 @@ import * as containerLogs from './2026_12_01_0008_container_logs';
 import * as operators from './2026_12_01_0009_operators';
 import * as providerReliability from './2026_12_01_0010_provider_reliability';
 import * as fleetHold from './2026_12_01_0011_fleet_hold';
-import * as periodCloses from './2026_12_01_0012_period_closes';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_parties_and_inventory': partiesAndInventory,
@@ -29,5 +28,4 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0009_operators': operators,
   '2026_12_01_0010_provider_reliability': providerReliability,
   '2026_12_01_0011_fleet_hold': fleetHold,
-  '2026_12_01_0012_period_closes': periodCloses,
 };

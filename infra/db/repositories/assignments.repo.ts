@@ -153,22 +153,12 @@ export interface PeriodTotals {
 }
 
 /**
- * Closes a period: takes the receipts no settlement has digested yet, reads every assignment's verified seconds,
- * and gives the live assignments the next period's challenge (once: a retry does not move them again). What it
- * took is kept (period_closes): a re-run of the same period's close returns exactly that, not what was verified
- * since, because the settlement asked for with these totals may already be on the chain (workflows/escrow.ts).
- * Closes of one lease are serialised on its row.
+ * Closes a period: takes the receipts no settlement has digested yet (a retry takes the same ones and
+ * any that came since), reads every assignment's verified seconds, and gives the live assignments the
+ * next period's challenge (once: a retry does not move them again).
  */
 export async function closePeriod(db: Kysely<Database>, close: PeriodClose): Promise<PeriodTotals> {
   return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('leases').select('id').where('id', '=', close.leaseId).forUpdate().executeTakeFirst();
-    const taken = await trx.selectFrom('period_closes').select(['period', 'verified', 'receipt_hashes'])
-      .where('lease_id', '=', close.leaseId).executeTakeFirst();
-    if (taken !== undefined && taken.period === close.period) return { verified: taken.verified, receiptHashes: taken.receipt_hashes };
-    if (taken !== undefined && taken.period > close.period) {
-      // Only a worker running a task the workflow has moved past gets here; its result would be refused anyway.
-      throw new Error(`period ${close.period} of lease ${close.leaseId} is behind its latest close (${taken.period}): not closed again`);
-    }
     await trx
       .updateTable('proof_receipts')
       .set({ settled_period: close.period })
@@ -203,14 +193,10 @@ export async function closePeriod(db: Kysely<Database>, close: PeriodClose): Pro
         .execute();
       await bumpDesiredVersions(trx, moved.map((row) => row.host_id));
     }
-    const totals: PeriodTotals = {
+    return {
       verified: verified.map((row) => ({ assignmentId: row.id, verifiedSeconds: row.verified_seconds })),
       receiptHashes: receipts.map((row) => row.hash),
     };
-    const row = { period: close.period, verified: JSON.stringify(totals.verified), receipt_hashes: JSON.stringify(totals.receiptHashes), closed_at: sql<Date>`now()` };
-    await trx.insertInto('period_closes').values({ lease_id: close.leaseId, ...row })
-      .onConflict((oc) => oc.column('lease_id').doUpdateSet(row)).execute();
-    return totals;
   });
 }
 

@@ -73,8 +73,8 @@ test('a control worker killed after a settlement landed but before it was record
   expect(['confirmed', 'finalized']).toContain(status?.confirmationStatus);
   expect((await onChainLease(leaseId))?.lastPeriod).toBe(2n);
 
-  // A new worker, without the crash point. The settlement is a local activity (workflows/escrow.ts): the workflow
-  // task that ran it times out and the new worker runs it again, the period's close returning what it took.
+  // A new worker, without the crash point. The dead attempt is retried once its start-to-close timeout (3 min,
+  // workflows/escrow.ts) expires: nothing tells Temporal sooner that the worker running it is gone.
   await engine.restartControlWorker();
   await waitFor(async () => (await listSettlements(db, leaseId)).length >= 4, 300_000, 'periods 2 to 4 settled after the restart')
     .catch(async (error: Error) => {
