@@ -140,6 +140,11 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
     if (found.settlement.kind !== request.kind) {
       throw new EscrowStateError(`period ${period} of lease ${leaseId} is already its ${found.settlement.kind}`);
     }
+    if (request.kind === 'settle' && found.settlement.receipts_digest.toLowerCase() !== request.receiptsDigest.toLowerCase()) {
+      // A retry asks for what its first attempt wrote. One for other receipts (a close that took more on a second
+      // run) would be counted as paid by the workflow while the chain paid the first plan: refused, loudly.
+      throw new EscrowStateError(`period ${period} of lease ${leaseId} was planned with other receipts (digest ${found.settlement.receipts_digest}): it is not planned again`);
+    }
     period = Number(found.settlement.period);
     return found;
   };

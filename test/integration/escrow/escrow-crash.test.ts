@@ -105,6 +105,11 @@ test('a retried settlement never pays twice, whether the worker died after sendi
   // A retry of any of them, in any order, changes nothing.
   expect(await world.activities.settlePeriod(request(2, '6000'))).toEqual(second);
   expect(await world.activities.settlePeriod(request(1, '5000'))).toEqual(first);
+  // Asked for the same period with other receipts: refused for good, since the workflow would count as paid what
+  // the chain never paid; the ledger keeps what it had.
+  await expect(world.activities.settlePeriod({ ...request(2, '9000'), receiptsDigest: receiptsDigest(['ab'.repeat(32)]) }))
+    .rejects.toMatchObject({ type: 'EscrowStateError', nonRetryable: true, message: expect.stringMatching(/other receipts/) });
+  expect((await findSettlement(world.fresh.db, leaseId, 2))?.settlement).toMatchObject({ signature: second.signature, gross: '6000' });
   const close = await world.activities.closeEscrow({ leaseId, period: 5, payouts: [], receiptsDigest: DIGEST });
   expect(chainBooksBalance(await leaseOnChain(world, leaseId))).toBe(0n);
   expect(BigInt(close.refunded)).toBe(BigInt(input.deposit) - 19_000n);
