@@ -89,9 +89,12 @@ export function startFleetMonitor({
     // once is the engine's failure, and a fleet behind by its median gives each host that much more
     // (domain/fleet-silence.ts).
     const judgement = await readFleetJudgement(db, heartbeatTimeoutSeconds, massSilence);
-    const { byProvider: silentByProvider, ...hostSilence } = judgement.silence;
-    const silence = { ...hostSilence, silentByProvider, runningAssignments: judgement.proofs.running, unprovenAssignments: judgement.proofs.unproven,
-      medianReceiptLatenessSeconds: judgement.proofs.medianLatenessSeconds, unprovenByProvider: judgement.proofs.byProvider };
+    // Each provider's part, for the log: the largest 10 (a fleet may have thousands of providers).
+    const largest = (parts: readonly { late: number }[] = []) => [...parts].sort((a, b) => b.late - a.late).slice(0, 10);
+    const { byProvider, ...hostSilence } = judgement.silence;
+    const silence = { ...hostSilence, silentByProvider: largest(byProvider), runningAssignments: judgement.proofs.running,
+      unprovenAssignments: judgement.proofs.unproven, medianReceiptLatenessSeconds: judgement.proofs.medianLatenessSeconds,
+      unprovenByProvider: largest(judgement.proofs.byProvider) };
     const mass = judgement.heldBy === 'mass_silence';
     // Renewed while it lasts: every monitor then holds for a whole timeout after the fleet is heard again.
     if (mass) await holdFleetJudgement(db, judgement.timeoutSeconds);
