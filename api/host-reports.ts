@@ -12,7 +12,8 @@ import { nativeEd25519 } from '../infra/crypto/native-ed25519';
 import type { Database } from '../infra/db/schema';
 import { markHostUnhealthy } from '../infra/db/repositories/host-events.repo';
 import type { ContainerReport } from '../infra/db/repositories/host-reports.repo';
-import { advanceChain, chainTipsOf, lockChain, recordContainerStates, recordHostReport } from '../infra/db/repositories/host-reports.repo';
+import type { ChainStanding } from '../infra/db/repositories/host-reports.repo';
+import { advanceChain, advanceUnmovedChain, chainTipsOf, lockChain, recordContainerStates, recordHostReport } from '../infra/db/repositories/host-reports.repo';
 
 export interface HostReport {
   containers: ContainerReport[];
@@ -66,8 +67,13 @@ export async function acceptReport(
     live.map((a) => [a.id, a.tip_seq === null || a.tip_hash === null ? null : { seq: a.tip_seq, hash: a.tip_hash }]),
   );
   const unknown = new Set<string>();
+  const standings = new Map(live.map((a) => [a.id, a.standing]));
   for (const [assignmentId, receipts] of byAssignment) {
-    const outcome = await verifyChain(db, hostId, assignmentId, receipts, policy);
+    // One draw per receipt: verified again under the lock, a receipt found wrong must not get a second chance.
+    const sample = sampleOnce(policy.challengeSampleRate);
+    const outcome =
+      (await advanceRoutineChain(db, standings.get(assignmentId), receipts, policy, sample)) ??
+      (await verifyChain(db, hostId, assignmentId, receipts, policy, sample));
     answer.accepted += outcome.accepted;
     answer.rejected.push(...outcome.rejected.map((r) => ({ assignmentId, ...r })));
     if (outcome.tip === undefined) unknown.add(assignmentId);
@@ -101,12 +107,67 @@ interface ChainOutcome {
   tip: ChainTip | null | undefined;
 }
 
+type Sample = (seq: number) => boolean;
+
+/** Whether to recompute a receipt's challenge answer: drawn once per seq, then the same answer every time it is asked. */
+function sampleOnce(rate: number): Sample {
+  const drawn = new Map<number, boolean>();
+  return (seq) => {
+    let sampled = drawn.get(seq);
+    if (sampled === undefined) drawn.set(seq, (sampled = Math.random() < rate));
+    return sampled;
+  };
+}
+
+function verifyAgainst(standing: ChainStanding, receipts: ProofReceipt[], policy: ReportPolicy, sample: Sample) {
+  return verifyReceiptBatch(receipts, {
+    publicKey: standing.publicKey,
+    leaseId: standing.leaseId,
+    assignmentId: standing.assignmentId,
+    epoch: standing.epoch,
+    hostId: standing.hostId,
+    gpuId: standing.gpuId,
+    tip: standing.tip,
+    challengeSeed: standing.challengeSeed,
+    period: standing.period,
+    previousChallenge: standing.previousChallenge,
+    proofIntervalMs: standing.proofIntervalMs,
+    now: standing.now,
+    maxClockSkewMs: policy.maxClockSkewMs,
+    notBefore: standing.startedAt,
+    watched: { firstArrivalAt: standing.firstReceiptAt, payableMsSoFar: standing.payableMs },
+    sample,
+    signatures: nativeEd25519,
+  });
+}
+
+/**
+ * The routine case in two round trips for the whole report, not five per chain: the chain as the report's
+ * first statement read it (unlocked), every receipt accepted, stored if the chain has not moved since.
+ * Undefined when that does not hold (a rejection, a concurrent report, a period closed meanwhile, a chain
+ * not among the host's live ones): the locked path then verifies the batch again from scratch.
+ */
+async function advanceRoutineChain(
+  db: Kysely<Database>,
+  standing: ChainStanding | undefined,
+  receipts: ProofReceipt[],
+  policy: ReportPolicy,
+  sample: Sample,
+): Promise<ChainOutcome | undefined> {
+  if (!standing) return undefined;
+  const result = verifyAgainst(standing, receipts, policy, sample);
+  if (result.rejected.length > 0 || result.accepted.length === 0) return undefined;
+  if (!(await advanceUnmovedChain(db, { standing, accepted: result.accepted, rejectedCount: 0 }))) return undefined;
+  return { accepted: result.accepted.length, rejected: [], unhealthy: false, tip: result.tip };
+}
+
 async function verifyChain(
   db: Kysely<Database>,
   hostId: string,
   assignmentId: string,
   receipts: ProofReceipt[],
   policy: ReportPolicy,
+  sample: Sample,
 ): Promise<ChainOutcome> {
   // Not this host's live chain: its tip is not ours to tell from here (undefined: read apart).
   const refuseAll = (reason: string): ChainOutcome => ({
@@ -121,25 +182,7 @@ async function verifyChain(
     if (!standing || standing.hostId !== hostId) return refuseAll(`assignment ${assignmentId} is not one of host ${hostId}'s`);
     if (standing.endedAt !== null) return refuseAll('the assignment has ended: nothing after its end is paid');
 
-    const result = verifyReceiptBatch(receipts, {
-      publicKey: standing.publicKey,
-      leaseId: standing.leaseId,
-      assignmentId,
-      epoch: standing.epoch,
-      hostId,
-      gpuId: standing.gpuId,
-      tip: standing.tip,
-      challengeSeed: standing.challengeSeed,
-      period: standing.period,
-      previousChallenge: standing.previousChallenge,
-      proofIntervalMs: standing.proofIntervalMs,
-      now: standing.now,
-      maxClockSkewMs: policy.maxClockSkewMs,
-      notBefore: standing.startedAt,
-      watched: { firstArrivalAt: standing.firstReceiptAt, payableMsSoFar: standing.payableMs },
-      sample: () => Math.random() < policy.challengeSampleRate,
-      signatures: nativeEd25519,
-    });
+    const result = verifyAgainst(standing, receipts, policy, sample);
     const { rejectedStreak } = await advanceChain(trx, { standing, accepted: result.accepted, rejectedCount: result.rejected.length });
     const unhealthy = rejectedStreak === policy.rejectionLimit;
     if (unhealthy) {

@@ -27,21 +27,44 @@ export interface LiveAssignment {
   running_at: Date | null;
   tip_seq: number | null;
   tip_hash: string | null;
+  /** Its receipt chain as the same statement read it, unlocked: what `advanceUnmovedChain` verifies against. */
+  standing: ChainStanding;
 }
+
+/** What a chain is verified against: the assignment, its host's key, and the database clock. */
+const STANDING_COLUMNS = [
+  'assignments.id', 'assignments.lease_id', 'assignments.host_id', 'assignments.gpu_id', 'assignments.epoch',
+  'hosts.public_key', 'assignments.started_at', 'assignments.ended_at', 'assignments.proof_interval_ms',
+  'assignments.period', 'assignments.challenge_seed', 'assignments.prev_period', 'assignments.prev_challenge_seed',
+  'assignments.tip_seq', 'assignments.tip_hash', 'assignments.tip_at', 'assignments.tip_state',
+  'assignments.first_receipt_at', 'assignments.last_receipt_at', 'assignments.payable_ms', 'assignments.rejected_streak',
+] as const;
 
 /**
  * A report is the host's sign of life: it keeps the host online (and brings a lost one back). The same
- * statement reads the host's live assignments, so a routine report costs one round trip before its receipts.
+ * statement reads the host's live assignments, their chains and the clock, so a routine report costs one
+ * round trip before its receipts, and one to store them (`advanceUnmovedChain`).
  */
 export async function recordHostReport(db: Kysely<Database>, hostId: string): Promise<LiveAssignment[]> {
   const rows = await db
     .with('beat', (qb) => qb.updateTable('hosts').set({ last_heartbeat_at: sql<Date>`now()`, status: 'online' }).where('id', '=', hostId))
     .selectFrom('assignments')
-    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at', 'tip_seq', 'tip_hash'])
-    .where('host_id', '=', hostId)
-    .where('ended_at', 'is', null)
+    .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
+    .select([...STANDING_COLUMNS, 'assignments.reported_state', 'assignments.reported_exit_code', 'assignments.running_at'])
+    .select(sql<Date>`clock_timestamp()`.as('clock'))
+    .where('assignments.host_id', '=', hostId)
+    .where('assignments.ended_at', 'is', null)
     .execute();
-  return rows;
+  return rows.map((row) => ({
+    id: row.id,
+    epoch: row.epoch,
+    reported_state: row.reported_state,
+    reported_exit_code: row.reported_exit_code,
+    running_at: row.running_at,
+    tip_seq: row.tip_seq,
+    tip_hash: row.tip_hash,
+    standing: toStanding(row, row.clock),
+  }));
 }
 
 /**
@@ -54,7 +77,7 @@ export async function recordContainerStates(
   db: Kysely<Database>,
   hostId: string,
   containers: ContainerReport[],
-  live?: readonly LiveAssignment[],
+  live?: readonly Omit<LiveAssignment, 'standing'>[],
 ): Promise<void> {
   if (containers.length === 0) return;
   // One read bounds the writes by what the host really runs, whatever it lists (up to 1024 entries).
@@ -157,20 +180,26 @@ export async function lockChain(trx: Transaction<Database>, assignmentId: string
   const row = await trx
     .selectFrom('assignments')
     .innerJoin('hosts', 'hosts.id', 'assignments.host_id')
-    .select([
-      'assignments.id', 'assignments.lease_id', 'assignments.host_id', 'assignments.gpu_id', 'assignments.epoch',
-      'hosts.public_key', 'assignments.started_at', 'assignments.ended_at', 'assignments.proof_interval_ms',
-      'assignments.period', 'assignments.challenge_seed', 'assignments.prev_period', 'assignments.prev_challenge_seed',
-      'assignments.tip_seq', 'assignments.tip_hash', 'assignments.tip_at', 'assignments.tip_state',
-      'assignments.first_receipt_at', 'assignments.last_receipt_at', 'assignments.payable_ms', 'assignments.rejected_streak',
-    ])
+    .select(STANDING_COLUMNS)
     .where('assignments.id', '=', assignmentId)
     .forUpdate(['assignments'])
     .executeTakeFirst();
   if (!row) return undefined;
-  // Read once the lock is held (a report that waited for another must not arrive before it), and never
-  // before the latest arrival recorded, so the watched time only grows.
+  // Read once the lock is held: a report that waited for another must not arrive before it.
   const { clock } = await sql<{ clock: Date }>`select clock_timestamp() as clock`.execute(trx).then((r) => r.rows[0] as { clock: Date });
+  return toStanding(row, clock);
+}
+
+interface StandingRow {
+  id: string; lease_id: string; host_id: string; gpu_id: string; epoch: number; public_key: string;
+  started_at: Date; ended_at: Date | null; proof_interval_ms: number; period: number; challenge_seed: string;
+  prev_period: number | null; prev_challenge_seed: string | null; tip_seq: number | null; tip_hash: string | null;
+  tip_at: Date | null; tip_state: string | null; first_receipt_at: Date | null; last_receipt_at: Date | null;
+  payable_ms: string; rejected_streak: number;
+}
+
+function toStanding(row: StandingRow, clock: Date): ChainStanding {
+  // Never before the latest arrival recorded, so the watched time only grows.
   const now = Math.max(new Date(clock).getTime(), row.last_receipt_at?.getTime() ?? 0);
   return {
     assignmentId: row.id,
@@ -203,8 +232,8 @@ export interface ChainAdvance {
   rejectedCount: number;
 }
 
-/** Stores the accepted receipts and moves the chain: tip, watched times, payable and verified time, rejection streak and count. */
-export async function advanceChain(trx: Transaction<Database>, { standing, accepted, rejectedCount }: ChainAdvance): Promise<{ rejectedStreak: number }> {
+/** The accepted receipts' rows and the chain's move: tip, watched times, payable and verified time, rejection streak and count. */
+function chainMove({ standing, accepted, rejectedCount }: ChainAdvance) {
   const arrivedAt = new Date(standing.now);
   const last = accepted[accepted.length - 1]?.receipt;
   const payableMs = standing.payableMs + accepted.reduce((sum, a) => sum + a.payableMs, 0);
@@ -222,7 +251,7 @@ export async function advanceChain(trx: Transaction<Database>, { standing, accep
     prev_hash: receipt.body.prevHash,
     signature: receipt.signature,
     payable_ms: receiptPayableMs,
-    body: JSON.stringify(receipt.body),
+    body: receipt.body,
     received_at: arrivedAt,
   }));
   const move = {
@@ -241,18 +270,66 @@ export async function advanceChain(trx: Transaction<Database>, { standing, accep
         }
       : {}),
   };
-  if (receipts.length > 0) {
+  return { receipts, move, rejectedStreak };
+}
+
+type ReceiptRow = ReturnType<typeof chainMove>['receipts'][number];
+const RECEIPT_COLUMNS = [
+  'assignment_id', 'seq', 'lease_id', 'epoch', 'host_id', 'gpu_id', 'period', 'at', 'hash', 'prev_hash', 'signature', 'payable_ms', 'body', 'received_at',
+] as const satisfies readonly (keyof ReceiptRow)[];
+
+/** Stores the accepted receipts and moves the chain, in the transaction that holds the chain's lock (`lockChain`). */
+export async function advanceChain(trx: Transaction<Database>, advance: ChainAdvance): Promise<{ rejectedStreak: number }> {
+  const { receipts, move, rejectedStreak } = chainMove(advance);
+  const rows = receipts.map((row) => ({ ...row, body: JSON.stringify(row.body) }));
+  if (rows.length > 0) {
     // The receipts and the chain's move in one statement (a data-modifying CTE): one round trip.
     await trx
-      .with('stored', (qb) => qb.insertInto('proof_receipts').values(receipts))
+      .with('stored', (qb) => qb.insertInto('proof_receipts').values(rows))
       .updateTable('assignments')
       .set(move)
-      .where('id', '=', standing.assignmentId)
+      .where('id', '=', advance.standing.assignmentId)
       .execute();
   } else {
-    await trx.updateTable('assignments').set(move).where('id', '=', standing.assignmentId).execute();
+    await trx.updateTable('assignments').set(move).where('id', '=', advance.standing.assignmentId).execute();
   }
   return { rejectedStreak };
+}
+
+/**
+ * The routine report's write, without a transaction or a lock: the accepted receipts and the chain's move
+ * in one statement, made only if the chain is still as `standing` (read unlocked by `recordHostReport`)
+ * found it: not ended, the same period and challenge, the same tip and rejection streak. The update
+ * re-checks that on the row's latest version, so a concurrent report, period close or end makes it a
+ * no-op, receipts included; false then, and the caller verifies again under the lock. Only for a batch
+ * with every receipt accepted: a rejection may mark the host unhealthy, which the locked path does.
+ */
+export async function advanceUnmovedChain(db: Kysely<Database>, advance: ChainAdvance & { rejectedCount: 0 }): Promise<boolean> {
+  const { standing } = advance;
+  const { receipts, move } = chainMove(advance);
+  if (receipts.length === 0) throw new Error('advanceUnmovedChain stores accepted receipts: none were given');
+  const columns = sql.join(RECEIPT_COLUMNS.map((c) => sql.ref(c)));
+  const fromJson = sql.join(RECEIPT_COLUMNS.map((c) => sql.ref(`r.${c}`)));
+  const moved = await db
+    .with('moved', (qb) =>
+      qb
+        .updateTable('assignments')
+        .set(move)
+        .where('id', '=', standing.assignmentId)
+        .where('ended_at', 'is', null)
+        .where('period', '=', standing.period)
+        .where('challenge_seed', '=', standing.challengeSeed)
+        .where('rejected_streak', '=', standing.rejectedStreak)
+        .where(standing.tip === null ? sql<boolean>`tip_seq is null` : sql<boolean>`tip_seq = ${standing.tip.seq} and tip_hash = ${standing.tip.hash}`)
+        .returning('id'))
+    // Typed by the table's own row type, so timestamps and jsonb arrive as such; inserted only when the chain moved.
+    // (kysely leaves a raw CTE's body as written: the parentheses are ours.)
+    .with('stored', () => sql`(insert into proof_receipts (${columns})
+      select ${fromJson} from moved, json_populate_recordset(null::proof_receipts, ${JSON.stringify(receipts)}) as r)`)
+    .selectFrom('moved')
+    .select('id')
+    .execute();
+  return moved.length === 1;
 }
 
 export async function chainTipsOf(
