@@ -32,7 +32,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startApiServer(config: Config = loadConfig()): Promise<RunningApi> {
   const logger = pino({ name: 'api', level: config.LOG_LEVEL });
-  const db = createDb(databaseUrlFromConfig(config));
+  const db = createDb(databaseUrlFromConfig(config), { preparedStatements: config.DATABASE_PREPARED_STATEMENTS });
   await migrateToLatest(db);
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
   const temporal = await connectTemporal(address, config.TEMPORAL_NAMESPACE, {

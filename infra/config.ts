@@ -14,6 +14,8 @@ const schema = z.object({
   /** PostgreSQL. Unset: an embedded PGlite under DATA_DIR served on PGLITE_PORT. */
   DATABASE_URL: z.string().url().optional(),
   PGLITE_PORT: z.coerce.number().int().min(1).max(65535).default(55432),
+  /** `false` behind a pooler in transaction mode (PgBouncer): infra/db/prepared-statements.ts. */
+  DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** Temporal frontend host:port. Unset: the project starts a dev server with its UI. */
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),

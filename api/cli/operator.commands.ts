@@ -25,7 +25,8 @@ function parseName(value: string): string {
 }
 
 async function withDb<T>(io: CliIo, work: (db: Kysely<Database>) => Promise<T>): Promise<void> {
-  const db = createDb(databaseUrlFromConfig(loadConfig()), { max: 1 });
+  const config = loadConfig();
+  const db = createDb(databaseUrlFromConfig(config), { max: 1, preparedStatements: config.DATABASE_PREPARED_STATEMENTS });
   try {
     io.stdout(`${JSON.stringify(await work(db))}\n`);
   } finally {

@@ -1,10 +1,16 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool } from 'pg';
+import { preparingPool } from './prepared-statements';
 import type { Database } from './schema';
 
 export interface DbOptions {
   /** Pool size; PGlite serialises transactions anyway, real PostgreSQL benefits from more. */
   max?: number;
+  /**
+   * Prepare each statement once per connection (infra/db/prepared-statements.ts); never on PGlite. Off
+   * behind a pooler in transaction mode (DATABASE_PREPARED_STATEMENTS=false).
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -20,7 +26,7 @@ export function createDb(databaseUrl: string, opts: DbOptions = {}): Kysely<Data
   // The same for a client checked out when PostgreSQL goes away mid-query: its query fails (and is answered or retried
   // by its caller), but the socket's own 'error' event would otherwise take the whole process down with it.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, opts.preparedStatements ?? true) }) });
 }
 
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   installSdkLogger(log, log.isLevelEnabled('debug') ? 'DEBUG' : 'WARN');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the control worker (npm start sets it)');
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { preparedStatements: config.DATABASE_PREPARED_STATEMENTS });
   const connection = await connectWithRetry(address, log);
   const escrow = escrowDepsFromConfig(config, db, log);
   const metrics = config.METRICS_PORT === undefined ? undefined : createControlMetrics();
