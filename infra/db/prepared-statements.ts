@@ -22,7 +22,7 @@
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 
-export const MAX_NAMED_TEXTS = 2_000;
+export const MAX_NAMED_TEXTS = 1_000;
 export const MAX_NAMED_TEXT_CHARS = 16_384;
 
 const PGLITE = /\bPGlite\b/;
