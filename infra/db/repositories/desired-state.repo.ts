@@ -54,49 +54,51 @@ export async function desiredVersions(db: Kysely<Database>, hostIds: string[]): 
 }
 
 export async function desiredStateOf(db: Kysely<Database>, hostId: string): Promise<DesiredState | undefined> {
-  // One snapshot: the version and the assignments it describes.
-  return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
-    const host = await trx.selectFrom('hosts').select('desired_version').where('id', '=', hostId).executeTakeFirst();
-    if (!host) return undefined;
-    const rows = await trx
-      .selectFrom('assignments')
-      .select([
-        'id', 'lease_id', 'epoch', 'gpu_id', 'rank', 'container', 'desired_state', 'ended_at', 'proof_interval_ms',
-        'period', 'challenge_seed', 'tip_seq', 'tip_hash', 'tip_at',
-      ])
-      .where('host_id', '=', hostId)
-      .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>', sql<Date>`now() - ${STOP_VISIBLE_FOR}::interval`)]))
-      .orderBy('lease_id')
-      .orderBy('rank')
-      .orderBy('epoch')
-      .execute();
-    return {
-      version: Number(host.desired_version),
-      assignments: rows.flatMap((row): DesiredAssignment[] => {
-        const container = row.container as AssignmentContainer | null;
-        // Assignments recorded before the host protocol have no container to describe.
-        if (container === null) return [];
-        return [{
-          assignmentId: row.id,
-          leaseId: row.lease_id,
-          epoch: row.epoch,
-          gpuId: row.gpu_id,
-          rank: row.rank,
-          worldSize: container.worldSize,
-          headHost: container.headHost,
-          image: container.image,
-          command: container.command ?? null,
-          env: container.env ?? {},
-          state: row.ended_at === null ? row.desired_state : 'stop',
-          proofIntervalMs: row.proof_interval_ms,
-          period: row.period,
-          challengeSeed: row.challenge_seed,
-          chainTip:
-            row.tip_seq === null || row.tip_hash === null || row.tip_at === null
-              ? null
-              : { seq: row.tip_seq, hash: row.tip_hash, at: row.tip_at.getTime() },
-        }];
-      }),
-    };
-  });
+  // One statement, so one snapshot: the version and the assignments it describes (a host's long poll reads
+  // this at every change of any of its assignments, and at every period's new challenge).
+  const rows = await db
+    .selectFrom('hosts')
+    .leftJoin('assignments', (join) =>
+      join
+        .onRef('assignments.host_id', '=', 'hosts.id')
+        .on((eb) => eb.or([eb('assignments.ended_at', 'is', null), eb('assignments.ended_at', '>', sql<Date>`now() - ${STOP_VISIBLE_FOR}::interval`)])))
+    .select([
+      'hosts.desired_version', 'assignments.id', 'assignments.lease_id', 'assignments.epoch', 'assignments.gpu_id', 'assignments.rank',
+      'assignments.container', 'assignments.desired_state', 'assignments.ended_at', 'assignments.proof_interval_ms',
+      'assignments.period', 'assignments.challenge_seed', 'assignments.tip_seq', 'assignments.tip_hash', 'assignments.tip_at',
+    ])
+    .where('hosts.id', '=', hostId)
+    .orderBy('assignments.lease_id')
+    .orderBy('assignments.rank')
+    .orderBy('assignments.epoch')
+    .execute();
+  const host = rows[0];
+  if (!host) return undefined;
+  return {
+    version: Number(host.desired_version),
+    assignments: rows.flatMap((row): DesiredAssignment[] => {
+      const container = row.container as AssignmentContainer | null;
+      // No assignment (the host's row alone), or one recorded before the host protocol: nothing to describe.
+      if (row.id === null || container === null) return [];
+      // Joined: every column below is the assignment's own, never null once it has an id.
+      const a = row as { [K in keyof typeof row]: NonNullable<(typeof row)[K]> } & { ended_at: Date | null; tip_seq: number | null; tip_hash: string | null; tip_at: Date | null };
+      return [{
+        assignmentId: a.id,
+        leaseId: a.lease_id,
+        epoch: a.epoch,
+        gpuId: a.gpu_id,
+        rank: a.rank,
+        worldSize: container.worldSize,
+        headHost: container.headHost,
+        image: container.image,
+        command: container.command ?? null,
+        env: container.env ?? {},
+        state: a.ended_at === null ? a.desired_state : 'stop',
+        proofIntervalMs: a.proof_interval_ms,
+        period: a.period,
+        challengeSeed: a.challenge_seed,
+        chainTip: a.tip_seq === null || a.tip_hash === null || a.tip_at === null ? null : { seq: a.tip_seq, hash: a.tip_hash, at: a.tip_at.getTime() },
+      }];
+    }),
+  };
 }
