@@ -1,8 +1,10 @@
 /**
  * A host's report (DESIGN §3): container states and proof receipts, verified on arrival. Each
- * assignment's receipts are checked in their own transaction against the chain as the database holds
- * it, so a report retried, replayed or raced by another changes nothing twice; only accepted receipts
- * move the tip, and paid time never exceeds what the engine watched pass.
+ * assignment's receipts are checked against its chain as the report's first statement read it, and
+ * stored by a statement that only applies while the chain is still there; whatever moved it meanwhile
+ * (another report, a period's close, the end) sends the batch to be checked again under the row's lock.
+ * So a report retried, replayed or raced by another changes nothing twice; only accepted receipts move
+ * the tip, and paid time never exceeds what the engine watched pass.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';

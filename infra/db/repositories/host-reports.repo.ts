@@ -27,7 +27,7 @@ export interface LiveAssignment {
   running_at: Date | null;
   tip_seq: number | null;
   tip_hash: string | null;
-  /** Its receipt chain as the same statement read it, unlocked: what `advanceUnmovedChain` verifies against. */
+  /** Its receipt chain as the same statement read it, unlocked: what the report's receipts are verified against first. */
   standing: ChainStanding;
 }
 
