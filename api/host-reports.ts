@@ -66,7 +66,7 @@ export async function acceptReport(
   const answer: ReportAnswer = { accepted: 0, rejected: [], tips: [] };
   // Where each chain the report mentions stands: after its receipts were verified, or as the report found it.
   const tips = new Map<string, { seq: number; hash: string } | null>(
-    live.map((a) => [a.id, a.tip_seq === null || a.tip_hash === null ? null : { seq: a.tip_seq, hash: a.tip_hash }]),
+    live.map((a) => [a.id, a.standing.tip && { seq: a.standing.tip.seq, hash: a.standing.tip.hash }]),
   );
   const unknown = new Set<string>();
   const standings = new Map(live.map((a) => [a.id, a.standing]));
@@ -109,7 +109,7 @@ interface ChainOutcome {
   tip: ChainTip | null | undefined;
 }
 
-type Sample = (seq: number) => boolean;
+export type Sample = (seq: number) => boolean;
 
 /** Whether to recompute a receipt's challenge answer: drawn once per seq, then the same answer every time it is asked. */
 function sampleOnce(rate: number): Sample {
@@ -121,7 +121,8 @@ function sampleOnce(rate: number): Sample {
   };
 }
 
-function verifyAgainst(standing: ChainStanding, receipts: ProofReceipt[], policy: ReportPolicy, sample: Sample) {
+/** Verifies `receipts` against the chain as `standing` holds it (exported for the tests of the unlocked write). */
+export function verifyAgainst(standing: ChainStanding, receipts: ProofReceipt[], policy: ReportPolicy, sample: Sample) {
   return verifyReceiptBatch(receipts, {
     publicKey: standing.publicKey,
     leaseId: standing.leaseId,

@@ -25,8 +25,6 @@ export interface LiveAssignment {
   reported_state: string | null;
   reported_exit_code: number | null;
   running_at: Date | null;
-  tip_seq: number | null;
-  tip_hash: string | null;
   /** Its receipt chain as the same statement read it, unlocked: what the report's receipts are verified against first. */
   standing: ChainStanding;
 }
@@ -61,8 +59,6 @@ export async function recordHostReport(db: Kysely<Database>, hostId: string): Pr
     reported_state: row.reported_state,
     reported_exit_code: row.reported_exit_code,
     running_at: row.running_at,
-    tip_seq: row.tip_seq,
-    tip_hash: row.tip_hash,
     standing: toStanding(row, row.clock),
   }));
 }
@@ -83,7 +79,7 @@ export async function recordContainerStates(
   // One read bounds the writes by what the host really runs, whatever it lists (up to 1024 entries).
   const assignments = live ?? (await db
     .selectFrom('assignments')
-    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at', 'tip_seq', 'tip_hash'])
+    .select(['id', 'epoch', 'reported_state', 'reported_exit_code', 'running_at'])
     .where('host_id', '=', hostId)
     .where('ended_at', 'is', null)
     .execute());

@@ -5,12 +5,10 @@
  * write a no-op, receipts included; and a receipt verified twice in one report (unlocked, then under
  * the lock) gets one draw of the challenge sample, not two.
  */
-import { acceptReport } from '../../../api/host-reports';
+import { acceptReport, verifyAgainst } from '../../../api/host-reports';
 import type { ReportPolicy } from '../../../api/host-reports';
 import { generateHostKey } from '../../../domain/host-key';
 import type { ProofReceipt } from '../../../domain/proof-receipt';
-import { verifyReceiptBatch } from '../../../domain/proof-receipt';
-import { nativeEd25519 } from '../../../infra/crypto/native-ed25519';
 import { closePeriod, endAssignment } from '../../../infra/db/repositories/assignments.repo';
 import type { ChainStanding } from '../../../infra/db/repositories/host-reports.repo';
 import { advanceUnmovedChain, recordHostReport } from '../../../infra/db/repositories/host-reports.repo';
@@ -57,15 +55,7 @@ async function readStanding(assignmentId: string): Promise<ChainStanding> {
 }
 
 function verified(standing: ChainStanding, receipts: ProofReceipt[]) {
-  const result = verifyReceiptBatch(receipts, {
-    ...standing,
-    assignmentId: standing.assignmentId,
-    maxClockSkewMs: POLICY.maxClockSkewMs,
-    notBefore: standing.startedAt,
-    watched: { firstArrivalAt: standing.firstReceiptAt, payableMsSoFar: standing.payableMs },
-    sample: () => true,
-    signatures: nativeEd25519,
-  });
+  const result = verifyAgainst(standing, receipts, POLICY, () => true);
   expect(result.rejected).toEqual([]);
   return result.accepted;
 }
