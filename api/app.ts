@@ -8,6 +8,7 @@ import type { Express, RequestHandler } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import pino from 'pino';
+import { DEFAULT_HOST_REPORTS_IN_FLIGHT } from '../infra/config';
 import { dashboardRouter } from './dashboard.routes';
 import { ContainerLogsWatch } from './container-logs-watch';
 import type { AppDeps } from './deps';
@@ -23,6 +24,7 @@ import { createApiMetrics } from './metrics';
 import { offersRouter } from './offers.routes';
 import { operatorRouter } from './operator.routes';
 import { providersRouter } from './providers.routes';
+import { ReportAdmission } from './report-admission';
 import { buildOpenApiDocument } from './openapi';
 
 export type { AppDeps } from './deps';
@@ -33,9 +35,10 @@ function requestLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // Every host reports and polls every few seconds: a successful one is routine, not news.
-      const routine = res.statusCode < 400 && /^\/v1\/hosts\/[^/?]+\/(desired|reports)(\?|$)/.test(req.originalUrl);
-      const level = res.statusCode >= 500 ? 'error' : routine ? 'debug' : 'info';
+      // Every host reports and polls every few seconds: a successful one is routine, not news, and so is
+      // one told to come back later (429, or 503 for load): those are counted and summed up elsewhere.
+      const routine = (res.statusCode < 400 || res.hasHeader('retry-after')) && /^\/v1\/hosts\/[^/?]+\/(desired|reports)(\?|$)/.test(req.originalUrl);
+      const level = routine ? 'debug' : res.statusCode >= 500 ? 'error' : 'info';
       logger[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
@@ -52,7 +55,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(logger));
-  const metrics = deps.metrics ?? createApiMetrics(db);
+  const reportAdmission = new ReportAdmission(deps.hostReportsInFlight ?? DEFAULT_HOST_REPORTS_IN_FLIGHT);
+  const metrics = deps.metrics ?? createApiMetrics(db, { reportAdmission });
   app.use(metrics.httpMiddleware);
 
   app.get('/healthz', async (_req, res) => {
@@ -91,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   // Long polls end when the app does: server.ts closes the watch before it closes the server.
   const watch = new DesiredStateWatch(db, 50, logger);
   app.locals.desiredStateWatch = watch;
-  app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger, metrics }));
+  app.use('/v1/hosts', hostsRouter({ ...deps, now, watch, logger, metrics, reportAdmission }));
   app.use('/v1/providers', providersRouter(deps));
   app.use('/v1/operator', operatorRouter(deps));
   // The web dashboard: `/` and its static files under /dashboard/, all talking to the routes above.

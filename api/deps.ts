@@ -45,6 +45,8 @@ export interface AppDeps {
   logPolicy?: LogPolicy;
   /** Absent: leases are shown to operators without a link to the Temporal UI. */
   temporalUi?: TemporalUi;
+  /** Host reports worked on at once before more are answered 503 (api/report-admission.ts); DEFAULT_HOST_REPORTS_IN_FLIGHT when absent. */
+  hostReportsInFlight?: number;
 }
 
 export function leaseTimingsFromConfig(config: Config): LeaseTimings {

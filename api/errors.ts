@@ -47,6 +47,9 @@ export const problems = {
   unprocessable: (detail: string, errors?: FieldError[]) =>
     new HttpProblem(422, 'unprocessable', 'request cannot be carried out', detail, errors),
   unavailable: (detail: string) => new HttpProblem(503, 'unavailable', 'service unavailable', detail),
+  /** Shed for load (api/report-admission.ts): the same request is welcome again after Retry-After seconds. */
+  overloaded: (detail: string, retryAfterSeconds: number) =>
+    new HttpProblem(503, 'overloaded', 'too busy: retry later', detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
 };
 
 /** `gpus[0].pricePerGpuHour`: the way a client would write the path to the field. */

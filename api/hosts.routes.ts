@@ -6,7 +6,7 @@
  * before anything is written.
  */
 import { Router } from 'express';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { parseTokenAmount } from '../domain/money';
 import type { Tier } from '../domain/tier';
@@ -20,6 +20,7 @@ import { parseOrThrow, problems } from './errors';
 import type { ReportPolicy } from './host-reports';
 import { acceptReport } from './host-reports';
 import { HostRateLimit } from './host-rate-limit';
+import type { ReportAdmission } from './report-admission';
 import { checkReportLogs, storeReportLogs } from './report-logs';
 import type { ApiMetrics } from './metrics';
 import { DesiredStateQuery, HostId, HostReportRequest, RegisterHostRequest } from './schemas/hosts.schemas';
@@ -38,10 +39,14 @@ interface HostsRouterDeps extends Pick<AppDeps, 'db' | 'logPolicy'> {
   rateLimit?: HostRateLimit;
   logger?: Logger;
   metrics?: Pick<ApiMetrics, 'recordReport'>;
+  /** Bounds the reports worked on at once; unbounded when absent. */
+  reportAdmission?: ReportAdmission;
 }
 
-export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics, logPolicy }: HostsRouterDeps): Router {
+export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new HostRateLimit(), logger, metrics, logPolicy, reportAdmission }: HostsRouterDeps): Router {
   const router = Router();
+  // After the body (a slow sender holds no slot), before the signature and the database (a refusal is cheap).
+  const admitted: RequestHandler[] = reportAdmission ? [reportAdmission.middleware(logger)] : [];
 
   // A host's key never changes (registering it again with another is refused) and hosts are never
   // deleted: a key read once serves that host's later requests without a query. Only found hosts are kept.
@@ -98,7 +103,7 @@ export function hostsRouter({ db, now, watch, reportPolicy, rateLimit = new Host
     res.json(state);
   });
 
-  router.post('/:hostId/reports', ...jsonBodyUpTo(MAX_REPORT_BYTES), async (req, res) => {
+  router.post('/:hostId/reports', ...jsonBodyUpTo(MAX_REPORT_BYTES), ...admitted, async (req, res) => {
     const hostId = await signedHost(req);
     if (!rateLimit.take(hostId)) throw problems.tooManyRequests(`host ${hostId} reports too often: at most one per proof interval`, 1);
     const report = parseOrThrow(HostReportRequest, req.body);

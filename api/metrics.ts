@@ -16,6 +16,7 @@ import { networkHealth } from '../infra/db/repositories/network-overview.repo';
 import type { Database } from '../infra/db/schema';
 import { createMetricsRegistry, METRIC_PREFIX } from '../infra/metrics/registry';
 import type { ReportAnswer } from './host-reports';
+import type { ReportAdmission } from './report-admission';
 
 /** Every label a rejected receipt can be counted under; anything else is `other`. */
 export const RECEIPT_REJECTION_REASONS = [
@@ -86,8 +87,32 @@ export interface ApiMetrics {
   recordReport(answer: Pick<ReportAnswer, 'accepted' | 'rejected'>): void;
 }
 
-export function createApiMetrics(db: Kysely<Database>, opts: { processMetrics?: boolean } = {}): ApiMetrics {
-  const registry = createMetricsRegistry(opts);
+export interface ApiMetricsOptions {
+  processMetrics?: boolean;
+  /** The host reports this process works on and has refused for load (api/report-admission.ts). */
+  reportAdmission?: Pick<ReportAdmission, 'inFlight' | 'shed'>;
+}
+
+export function createApiMetrics(db: Kysely<Database>, opts: ApiMetricsOptions = {}): ApiMetrics {
+  const registry = createMetricsRegistry({ processMetrics: opts.processMetrics });
+  const admission = opts.reportAdmission;
+  if (admission) {
+    new Gauge({
+      name: `${METRIC_PREFIX}host_reports_in_flight`, help: 'Host reports this API process is working on now',
+      registers: [registry],
+      collect() {
+        this.set(admission.inFlight);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}host_reports_shed_total`, help: 'Host reports answered 503 with Retry-After because the in-flight bound was reached',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(admission.shed);
+      },
+    });
+  }
   const requests = new Counter({
     name: `${METRIC_PREFIX}http_requests_total`, help: 'HTTP requests answered, by method, route pattern and status',
     labelNames: ['method', 'route', 'status'] as const, registers: [registry],

@@ -56,7 +56,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   422: 'Valid request that cannot be carried out',
   429: 'Too many requests from this host; retry after the Retry-After seconds',
   500: 'Internal error',
-  503: 'A component the request needs is unavailable; nothing was changed',
+  503: 'A component the request needs is unavailable, or the API is too busy (then with Retry-After seconds); nothing was changed',
 };
 
 function problemsFor(...statuses: number[]): Responses {
@@ -228,7 +228,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       + 'a rejected receipt never moves a tip, and repeated rejections make the host unhealthy.',
     security: [{ hostSignature: [] }],
     request: { params: HostIdParams, headers: HostSignatureHeaders, body: body(HostReportRequest) },
-    responses: { 200: json(HostReportResponse, 'What was accepted, rejected (with reasons) and where each chain continues'), ...problemsFor(400, 401, 404, 413, 415, 422, 429) },
+    responses: { 200: json(HostReportResponse, 'What was accepted, rejected (with reasons) and where each chain continues'), ...problemsFor(400, 401, 404, 413, 415, 422, 429, 503) },
   });
   registry.registerPath({
     method: 'get', path: '/v1/operator/fleet', summary: 'Operator: GPUs by tier and model, total, free now and leased', security: operator,

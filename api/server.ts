@@ -46,6 +46,7 @@ export async function startApiServer(config: Config = loadConfig()): Promise<Run
     temporalUi: temporalUiFromConfig(config),
     // Allowances are read over JSON-RPC, from the local chain node or a real cluster alike; the API holds no key.
     payments: { connection: new Connection(config.solanaRpcUrl, 'confirmed') },
+    hostReportsInFlight: config.HOST_REPORTS_IN_FLIGHT,
   });
 
   const server: Server = await new Promise((resolve, reject) => {

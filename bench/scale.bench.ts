@@ -39,6 +39,7 @@ import { settlementRounds } from './support/settlement-rounds';
 const TARGET_P99_MS = 5_000;
 const GPU_MODEL = 'H100';
 const REQUESTS = `${METRIC_PREFIX}http_requests_total`;
+const SHED = `${METRIC_PREFIX}host_reports_shed_total`;
 const ENDED: LeaseStatus[] = ['completed', 'cancelled', 'failed'];
 
 const int = (min: number) => (value: string): number => {
@@ -179,8 +180,8 @@ async function request(url: string, method: string, body: unknown, apiKey: strin
   return { status: response.status, body: text ? (JSON.parse(text) as { id?: string }) : {} };
 }
 
-const sumCounters = async (urls: string[]): Promise<number> =>
-  (await Promise.all(urls.map((url) => scrapeCounter(url, REQUESTS)))).reduce((a, b) => a + b, 0);
+const sumCounters = async (urls: string[], name = REQUESTS): Promise<number> =>
+  (await Promise.all(urls.map((url) => scrapeCounter(url, name)))).reduce((a, b) => a + b, 0);
 
 runBenchmark('scale bench', async () => {
   const timings = {
@@ -247,7 +248,7 @@ runBenchmark('scale bench', async () => {
 
   // The load: every lease held running for the given periods.
   const probes = new FloorProbes(stack);
-  const requestsFrom = { host: await sumCounters(stack.metricsUrls.hosts), customer: await sumCounters(stack.metricsUrls.customers) };
+  const requestsFrom = { host: await sumCounters(stack.metricsUrls.hosts), customer: await sumCounters(stack.metricsUrls.customers), shed: await sumCounters(stack.metricsUrls.hosts, SHED) };
   const busyFrom = await machineBusy();
   const loadFrom = sampleUsage(parts());
   const loadAverages: number[] = [];
@@ -272,7 +273,7 @@ runBenchmark('scale bench', async () => {
     meanLeasesRunning: Math.round(meanRunning),
   };
   log.info({ holdThroughput, fleet: fleetStats(), processes: usageBetween(loadFrom, loadTo, loadSamples) }, 'hold over');
-  const requestsTo = { host: await sumCounters(stack.metricsUrls.hosts), customer: await sumCounters(stack.metricsUrls.customers) };
+  const requestsTo = { host: await sumCounters(stack.metricsUrls.hosts), customer: await sumCounters(stack.metricsUrls.customers), shed: await sumCounters(stack.metricsUrls.hosts, SHED) };
   const fleetAtEnd = fleetStats();
   const ended = await stack.db.selectFrom('leases').select(['id', 'status', 'end_reason']).where('id', 'in', leaseIds).execute();
   const endedEarly = ended.filter((l) => isTerminal(l.status as LeaseStatus)).map((l) => ({ leaseId: l.id, status: l.status, endReason: l.end_reason }));
@@ -380,6 +381,8 @@ runBenchmark('scale bench', async () => {
       /** Embedded: the hosts' API process. Cluster: every API process behind the balancer (hosts' and customers' requests). */
       hostApiRequestsPerSecond: Math.round(((requestsTo.host - requestsFrom.host) / windowSeconds) * 10) / 10,
       customerApiRequestsPerSecond: Math.round(((requestsTo.customer - requestsFrom.customer) / windowSeconds) * 10) / 10,
+      /** Host reports answered 503 for load (HOST_REPORTS_IN_FLIGHT reached), of the requests above. */
+      hostReportsShedPerSecond: Math.round(((requestsTo.shed - requestsFrom.shed) / windowSeconds) * 10) / 10,
     },
     fleetSimulator: fleetAtEnd,
     floor: {

@@ -8,6 +8,12 @@ import { z } from 'zod';
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/**
+ * A host report costs about 2–3 ms of CPU (bench:host-report), so 64 in flight is some 0.2 s of queued
+ * work: more only adds waiting, not throughput.
+ */
+export const DEFAULT_HOST_REPORTS_IN_FLIGHT = 64;
+
 const schema = z.object({
   DATA_DIR: z.string().default('data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -43,6 +49,8 @@ const schema = z.object({
    * sources changed); `inline` bundles in memory at every start (~10 s). Default: .build/workflows-bundle.js.
    */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /** Host reports each API process works on at once; more are answered 503 with Retry-After (api/report-admission.ts). */
+  HOST_REPORTS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_HOST_REPORTS_IN_FLIGHT),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   /** Control workers serve Prometheus `GET /metrics` on this port when set; unset: no metrics server. */

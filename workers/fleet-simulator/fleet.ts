@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { HostApiClient, HostApiError } from '../host-agent/api-client';
+import { delayAfterReportError, HostApiClient, HostApiError } from '../host-agent/api-client';
 import { describe } from '../host-agent/host-link';
 import { loadOrCreateHostKey } from '../host-agent/key-file';
 import { ReceiptChains } from '../host-agent/receipt-chains';
@@ -38,6 +38,8 @@ export interface FleetStats {
   runningAssignments: number;
   reports: number;
   reportFailures: number;
+  /** Reports the API refused with a Retry-After (load, or a host over its rate), sent again after it. */
+  reportsRetriedAfter: number;
   receiptsSigned: number;
   receiptsAccepted: number;
   receiptsRejected: number;
@@ -55,7 +57,7 @@ export class Fleet {
   private readonly limiter: Limiter;
   private readonly pools: HttpPools;
   private readonly counters = {
-    reports: 0, reportFailures: 0, receiptsSigned: 0, receiptsAccepted: 0, receiptsRejected: 0, polls: 0, pollFailures: 0, reRegistrations: 0,
+    reports: 0, reportFailures: 0, reportsRetriedAfter: 0, receiptsSigned: 0, receiptsAccepted: 0, receiptsRejected: 0, polls: 0, pollFailures: 0, reRegistrations: 0,
   };
   private window = { n: 0, sum: 0, max: 0 };
   private readonly reRegistering = new Set<string>();
@@ -134,15 +136,17 @@ export class Fleet {
     for (const host of this.hosts) {
       if (host.reporting || !host.registered || host.nextReportAt > now) continue;
       host.reporting = true;
-      void this.limiter.run(() => this.reportOnce(host, signal)).finally(() => {
+      const usualMs = host.reportDelayMs(this.options.reportIntervalMs);
+      void this.limiter.run(() => this.reportOnce(host, usualMs, signal)).catch(() => usualMs).then((waitMs) => {
         host.reporting = false;
-        host.nextReportAt = Date.now() + host.reportDelayMs(this.options.reportIntervalMs);
+        host.nextReportAt = Date.now() + waitMs;
       });
     }
   }
 
-  private async reportOnce(host: SimulatedHost, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return;
+  /** One report; resolves to the wait before the host's next one (shorter when the API asked to be asked again). */
+  private async reportOnce(host: SimulatedHost, usualMs: number, signal: AbortSignal): Promise<number> {
+    if (signal.aborted) return usualMs;
     const started = performance.now();
     try {
       const { answer, signed } = await host.report(Date.now(), signal);
@@ -153,10 +157,18 @@ export class Fleet {
       this.counters.receiptsAccepted += answer.accepted;
       this.counters.receiptsRejected += answer.rejected.length;
       if (answer.rejected.length > 0) this.options.logger.warn({ hostId: host.hostId, rejected: answer.rejected.slice(0, 3) }, 'receipts rejected');
+      return usualMs;
     } catch (error) {
-      if (signal.aborted) return;
-      this.counters.reportFailures += 1;
-      this.onApiError(host, error, 'report failed', signal);
+      if (signal.aborted) return usualMs;
+      const waitMs = delayAfterReportError(error, usualMs);
+      if (error instanceof HostApiError && error.retryAfterMs !== undefined) {
+        // Told to come back later (load): counted, not logged a thousand times.
+        this.counters.reportsRetriedAfter += 1;
+      } else {
+        this.counters.reportFailures += 1;
+        this.onApiError(host, error, 'report failed', signal);
+      }
+      return waitMs;
     }
   }
 

@@ -49,7 +49,8 @@ function transportOver(agent: http.Agent, secure: boolean): HttpTransport {
           }
           chunks.push(chunk);
         });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        const retryAfter = response.headers['retry-after'];
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter }));
         response.on('error', reject);
       });
       outgoing.on('error', reject);

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DesiredAssignment, DesiredState, HostApiClient, HostReport, ReportAnswer } from './api-client';
-import { HostApiError } from './api-client';
+import { delayAfterReportError, HostApiError } from './api-client';
 import type { DockerRuntime } from './docker-runtime';
 import type { HostGpu } from './host-gpu';
 import type { LogBatch, LogShipper } from './log-shipper';
@@ -74,14 +74,17 @@ export class AgentLoop {
 
   private async reportLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      let waitMs = this.tickMs();
       try {
         await this.reportOnce(signal);
       } catch (error) {
         if (signal.aborted) return;
         await this.onApiError(error, 'report failed; receipts kept for the next one', signal);
+        // Refused for load: back after the API's Retry-After, not a whole interval later (heard in time).
+        waitMs = delayAfterReportError(error, waitMs);
       }
       const woken = new Promise<void>((resolve) => (this.wakeReport = resolve));
-      await Promise.race([sleep(this.tickMs(), undefined, { signal }).catch(() => undefined), woken]);
+      await Promise.race([sleep(waitMs, undefined, { signal }).catch(() => undefined), woken]);
     }
   }
 

@@ -69,6 +69,8 @@ export class HostApiError extends Error {
     readonly status: number,
     readonly detail: string,
     path: string,
+    /** When the API asked to be asked again (its Retry-After, in ms): a 429, or a 503 for load. */
+    readonly retryAfterMs?: number,
   ) {
     super(`API answered ${status} to ${path}: ${detail}`);
   }
@@ -79,6 +81,23 @@ export class HostApiError extends Error {
   }
 }
 
+/** Retry-After in delay-seconds (what the API sends), as ms; an HTTP date or anything else is ignored. */
+export function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d{1,6}$/.test(header.trim())) return undefined;
+  return Number(header.trim()) * 1000;
+}
+
+/**
+ * How long to wait before the next report after `error`: the API's Retry-After when it gave one, spread
+ * over up to twice that so that hosts refused together do not come back together, and never longer than
+ * the usual interval `usualMs`; the usual interval otherwise.
+ */
+export function delayAfterReportError(error: unknown, usualMs: number, random: () => number = Math.random): number {
+  const asked = error instanceof HostApiError ? error.retryAfterMs : undefined;
+  if (asked === undefined) return usualMs;
+  return Math.min(usualMs, Math.round(asked * (1 + random())));
+}
+
 /** One HTTP exchange, as the client needs it: the status and the body's text. */
 export type HttpTransport = (request: {
   url: URL;
@@ -86,12 +105,12 @@ export type HttpTransport = (request: {
   headers: Record<string, string>;
   body: string | undefined;
   signal: AbortSignal;
-}) => Promise<{ status: number; text: string }>;
+}) => Promise<{ status: number; text: string; retryAfter?: string }>;
 
 /** The global fetch: enough for one agent. The fleet simulator passes pooled keep-alive sockets instead. */
 export const fetchTransport: HttpTransport = async ({ url, method, headers, body, signal }) => {
   const response = await fetch(url, { method, headers, body, signal });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, text: await response.text(), retryAfter: response.headers.get('retry-after') ?? undefined };
 };
 
 export interface HostApiClientOptions {
@@ -148,7 +167,7 @@ export class HostApiClient {
     const signature = signRequest({ method, path, timestamp, body }, this.options.secretKey, nativeEd25519);
     const timeout = AbortSignal.timeout(timeoutMs);
     const transport = this.options.transport ?? fetchTransport;
-    const { status, text } = await transport({
+    const { status, text, retryAfter } = await transport({
       url,
       method,
       body: payload === undefined ? undefined : body,
@@ -161,7 +180,7 @@ export class HostApiClient {
         [HOST_SIGNATURE_HEADERS.signature]: signature,
       },
     });
-    if (status < 200 || status > 299) throw new HostApiError(status, problemDetail(text), path);
+    if (status < 200 || status > 299) throw new HostApiError(status, problemDetail(text), path, retryAfterMs(retryAfter));
     return text === '' ? {} : (JSON.parse(text) as unknown);
   }
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bs58 from 'bs58';
 import type { Express } from 'express';
+import { sql } from 'kysely';
 import request from 'supertest';
 import { generateHostKey } from '../../../domain/host-key';
 import { HOST_SIGNATURE_HEADERS, signRequest } from '../../../domain/signed-request';
@@ -312,7 +313,55 @@ describe('POST /v1/hosts/:hostId/reports', () => {
     const { host: other } = await hostWithLease();
     expect((await signedPost(app, `/v1/hosts/${other.hostId}/reports`, { containers: [], receipts: [] }, other)).status).toBe(200);
   });
+
+  test('past its in-flight bound the API answers 503 with Retry-After at once, records nothing, and takes the report sent again', async () => {
+    const bounded = buildApp(fresh.db, noWorkflowCalls, { hostReportsInFlight: 1 });
+    const { host: slow } = await hostWithLease();
+    const { host: refused, leaseId } = await hostWithLease();
+    const a = await openOn(refused, leaseId);
+    await fresh.db.updateTable('hosts').set({ last_heartbeat_at: new Date(0) }).where('id', '=', refused.hostId).execute();
+    const report = () => ({ containers: [{ assignmentId: a.assignmentId, epoch: a.epoch, state: 'running' }], receipts: signChain(a, refused.key.secretKey, { count: 1, startAt: Date.now() - 1_000 }) });
+
+    // The first report holds the one slot: its heartbeat waits on a lock of its host's row.
+    let unlock!: () => void;
+    const locked = new Promise<void>((resolve) => (unlock = resolve));
+    const holding = fresh.db.transaction().execute(async (trx) => {
+      await sql`select 1 from hosts where id = ${slow.hostId} for update`.execute(trx);
+      await locked;
+    });
+    const first = signedPost(bounded, `/v1/hosts/${slow.hostId}/reports`, { containers: [], receipts: [] }, slow).then((res) => res);
+    await waitForLockWaiter();
+
+    const shed = await signedPost(bounded, `/v1/hosts/${refused.hostId}/reports`, report(), refused);
+    expectProblem(shed, 503, /working on 1 host reports already; nothing was recorded, report again after 1 s/);
+    expect(shed.headers['retry-after']).toBe('1');
+    expect((await hostRow(refused.hostId))?.last_heartbeat_at?.getTime()).toBe(0);
+    expect(await fresh.db.selectFrom('proof_receipts').select('seq').where('assignment_id', '=', a.assignmentId).execute()).toEqual([]);
+    expect((await fresh.db.selectFrom('assignments').select('reported_state').where('id', '=', a.assignmentId).executeTakeFirstOrThrow()).reported_state).toBeNull();
+
+    unlock();
+    await holding;
+    expect((await first).status).toBe(200);
+    // The slot is free again: the refused host's report is taken, receipts and all.
+    const again = await signedPost(bounded, `/v1/hosts/${refused.hostId}/reports`, report(), refused);
+    expect(again.status).toBe(200);
+    expect(again.body.accepted).toBe(1);
+    expect((await hostRow(refused.hostId))?.last_heartbeat_at?.getTime()).toBeGreaterThan(Date.now() - 10_000);
+    const metrics = (await request(bounded).get('/metrics')).text;
+    expect(metrics).toMatch(/^lease_engine_host_reports_shed_total 1$/m);
+    expect(metrics).toMatch(/^lease_engine_host_reports_in_flight 0$/m);
+  });
 });
+
+/** Until some backend of this test's database waits on a row lock. */
+async function waitForLockWaiter(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(fresh.db);
+    if ((rows[0]?.n ?? 0) > 0) return;
+    await sleep(25);
+  }
+  throw new Error('no report waited on the lock');
+}
 
 describe('GET /v1/hosts', () => {
   test('lists hosts with provider, tier, status and GPUs; no key needed', async () => {
