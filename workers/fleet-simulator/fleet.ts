@@ -144,7 +144,7 @@ export class Fleet {
     }
   }
 
-  /** One report; resolves to the wait before the host's next one (shorter when the API asked to be asked again). */
+  /** One report; resolves to the wait before the host's next one (spread out when the API asked to be asked later). */
   private async reportOnce(host: SimulatedHost, usualMs: number, signal: AbortSignal): Promise<number> {
     if (signal.aborted) return usualMs;
     const started = performance.now();

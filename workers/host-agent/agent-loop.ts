@@ -80,7 +80,7 @@ export class AgentLoop {
       } catch (error) {
         if (signal.aborted) return;
         await this.onApiError(error, 'report failed; receipts kept for the next one', signal);
-        // Refused for load: back after the API's Retry-After, not a whole interval later (heard in time).
+        // Refused for load: back no sooner than usual nor than the API asked, spread out from the others refused.
         waitMs = delayAfterReportError(error, waitMs);
       }
       const woken = new Promise<void>((resolve) => (this.wakeReport = resolve));

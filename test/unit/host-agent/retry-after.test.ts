@@ -1,4 +1,4 @@
-/** A host told to come back later (Retry-After) does so soon, spread out, and never later than its usual report. */
+/** A host told to come back later (Retry-After) does so no sooner than usual, nor than asked, and spread out. */
 import { delayAfterReportError, HostApiError, retryAfterMs } from '../../../workers/host-agent/api-client';
 
 test.each([
@@ -14,11 +14,12 @@ test.each([
   expect(retryAfterMs(header)).toBe(ms);
 });
 
-test('after a refusal with Retry-After: between it and twice it, capped at the usual interval', () => {
+test('after a refusal with Retry-After: the usual interval or the Retry-After, the longer, plus up to one Retry-After', () => {
   const shed = new HostApiError(503, 'busy', '/v1/hosts/h/reports', 1_000);
-  expect(delayAfterReportError(shed, 5_000, () => 0)).toBe(1_000);
-  expect(delayAfterReportError(shed, 5_000, () => 0.5)).toBe(1_500);
-  expect(delayAfterReportError(shed, 1_200, () => 0.9)).toBe(1_200);
+  expect(delayAfterReportError(shed, 3_000, () => 0)).toBe(3_000);
+  expect(delayAfterReportError(shed, 3_000, () => 0.5)).toBe(3_500);
+  expect(delayAfterReportError(shed, 500, () => 0)).toBe(1_000);
+  expect(delayAfterReportError(shed, 500, () => 0.99)).toBe(1_990);
 });
 
 test('any other failure waits the usual interval', () => {
