@@ -1,12 +1,14 @@
 /**
- * Host reports an API process works on at once (DESIGN §6): past the bound, a report is answered 503
- * with Retry-After at once, before its signature is checked or the database is asked anything.
+ * Host reports an API process works on at once: past the bound, a report is answered 503 with
+ * Retry-After at once, before its signature is checked or the database is asked anything.
  *
- * Why: an API that takes every report it is sent answers them all late when the machine is saturated.
- * At 1,000 hosts reporting together on 2 cores, reports took 3.5–6 s and one in seven hit the host's
- * 10 s timeout after the API had done its work (bench/README.md): work done for nobody, on the cores
- * the rest of the engine needs. Bounded, the reports taken are answered in time, and a host told to
- * come back keeps its receipts for the next report (they are chained, so none is lost by waiting).
+ * Why: an API that takes every report it is sent holds them all, each waiting its turn for the event
+ * loop and the database pool, and answers them late: at 1,000 hosts reporting together on 2 cores, one
+ * report in seven hit the host's 10 s timeout after the API had worked on it (bench/README.md). Bounded,
+ * the work in flight, the pool's queue and the memory held are bounded, a refused host learns at once
+ * that nothing was recorded (it keeps its receipts for the next report: they are chained, so none is
+ * lost by waiting), and `host_reports_shed_total` tells the operator the process is saturated. It adds
+ * no capacity: at that load the API still took only about 30 reports a second (bench/README.md).
  *
  * The slot is taken once the body has arrived: a sender trickling its body in holds no slot.
  */
