@@ -4,7 +4,7 @@
  *
  * Why: an API that takes every report it is sent holds them all, each waiting its turn for the event
  * loop and the database pool, and answers them late: at 1,000 hosts reporting together on 2 cores, one
- * report in seven hit the host's 10 s timeout after the API had worked on it (bench/README.md). Bounded,
+ * report in seven hit the host's 10 s timeout, its work in the API wasted or never begun (bench/README.md). Bounded,
  * the work in flight, the pool's queue and the memory held are bounded, a refused host learns at once
  * that nothing was recorded (it keeps its receipts for the next report: they are chained, so none is
  * lost by waiting), and `host_reports_shed_total` tells the operator the process is saturated. It adds
@@ -16,7 +16,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { problems } from './errors';
 
-/** A report refused for load is asked again after about this long: well within any heartbeat timeout (≥ 3 s). */
+/** A report refused for load may be sent again after this long at the earliest (agents also wait their usual interval). */
 export const SHED_RETRY_AFTER_SECONDS = 1;
 
 /** Refusals are summed up in one log line at most this often, not one line each. */
