@@ -4,6 +4,8 @@
  * and its reports are accepted only with the registered key, validated in full and rate-limited.
  */
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bs58 from 'bs58';
 import type { Express } from 'express';
@@ -350,6 +352,24 @@ describe('POST /v1/hosts/:hostId/reports', () => {
     const metrics = (await request(bounded).get('/metrics')).text;
     expect(metrics).toMatch(/^lease_engine_host_reports_shed_total 1$/m);
     expect(metrics).toMatch(/^lease_engine_host_reports_in_flight 0$/m);
+  });
+
+  test('a sender trickling a report\'s body in holds no slot: the bounded API takes the next host\'s report meanwhile', async () => {
+    const bounded = buildApp(fresh.db, noWorkflowCalls, { hostReportsInFlight: 1 });
+    const server = bounded.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const slow = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      await new Promise((resolve) => slow.once('connect', resolve));
+      slow.write('POST /v1/hosts/anyone/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"receipts":[');
+      await sleep(300);
+      const { host } = await hostWithLease();
+      const res = await signedPost(bounded, `/v1/hosts/${host.hostId}/reports`, { containers: [], receipts: [] }, host);
+      expect(res.status).toBe(200);
+    } finally {
+      slow.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
