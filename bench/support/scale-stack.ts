@@ -63,6 +63,9 @@ export function spawnTs(name: string, file: string, args: string[], env: NodeJS.
   // SCALE_CPU_PROFILE_DIR: each process the benchmark starts writes a V8 CPU profile there when it stops.
   // A folder per process: tsx's loader thread writes a profile of its own beside the main thread's.
   const profile = process.env.SCALE_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.SCALE_CPU_PROFILE_DIR, name.replace(/\W+/g, '-'))}`] : [];
+  // SCALE_PERF_MAP=1: each process writes /tmp/perf-<pid>.map, so `perf` names its JavaScript frames. A V8 profile
+  // samples wall time on a saturated machine (a descheduled thread is sampled where it stopped); perf counts CPU.
+  if (process.env.SCALE_PERF_MAP === '1') profile.push('--perf-basic-prof');
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, file), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(process.stderr);
   child.stderr!.pipe(process.stderr);
@@ -106,7 +109,8 @@ export async function startEmbeddedStack(timings: ScaleTimings): Promise<ScaleSt
   // SCALE_CPU_PROFILE_DIR profiles the control worker too (its main thread and its workflow threads).
   const profileDir = process.env.SCALE_CPU_PROFILE_DIR;
   const engine = await startEngine({ hosts: [], controlWorker: 'process', ...timings,
-    ...(profileDir ? { controlWorkerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'control-worker')}`] } : {}) });
+    controlWorkerNodeArgs: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'control-worker')}`] : []),
+      ...(process.env.SCALE_PERF_MAP === '1' ? ['--perf-basic-prof'] : [])] });
   deferCleanup('engine', () => engine.stop());
   log.info({ ms: Date.now() - started }, 'embedded engine up');
 
