@@ -173,12 +173,19 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
   }
 
   return {
-    describe: `${request.kind} of period ${period} of lease ${leaseId}`,
+    // A getter: a close may move to a later period when it is first planned.
+    get describe() {
+      return `${request.kind} of period ${period} of lease ${leaseId}`;
+    },
 
     async load() {
       const found = await find();
       if (found === undefined) return { state: 'none' };
       if (found.settlement.status === 'confirmed') return { state: 'confirmed', result: found };
+      if (request.kind === 'settle' && (await findCloseSettlement(db, leaseId)) !== undefined) {
+        // Its close was planned after it (see signAndRecord) and pays what it would have: never sent again.
+        throw new EscrowStateError(`lease ${leaseId} is closing; its pending settlement of period ${period} is not sent again`);
+      }
       return { state: 'pending', tx: pendingTransactionOf(found.settlement) };
     },
 
@@ -199,6 +206,13 @@ export function settlementEffect(ctx: EscrowContext, request: SettlementRequest)
       validate(request);
       if (request.kind === 'settle' && (await findCloseSettlement(db, leaseId)) !== undefined) {
         throw new EscrowStateError(`lease ${leaseId} is closing; period ${period} cannot be settled after its close`);
+      }
+      if (request.kind === 'close') {
+        // After every period the ledger holds, pending ones too: a settle refused for good (the workflow closes the
+        // lease then, its bill unpaid) keeps its row and period, and a close planned into that period would never be
+        // recorded, leaving the lease closing for ever. Periods only need to rise on-chain; once the close is
+        // written no settle is planned again, and once it lands none can land.
+        period = Math.max(period, (await lastLedgerPeriod(db, leaseId)) + 1);
       }
       const accounts = await ctx.payoutAccounts.resolve(request.payouts.map((p) => p.providerId), config.mint);
       const { payouts, totals } = split(request.payouts.map((p) => ({ lease_id: leaseId, period: String(period),

@@ -131,6 +131,28 @@ test('a settlement above the rate is refused and stays pending; the same transac
   expect(await tokenBalance(world, (await payoutAccountOf(world, provider))!)).toBe(30_000n - 1_500n);
 });
 
+test('a settlement refused for good keeps its period: the close that follows lands after it, refunds the rest, and the refused one is never sent', async () => {
+  const { input, tokenAccount } = await openInput(2);
+  const { leaseId } = input;
+  await world.activities.openEscrow(input);
+  const [provider] = (await providers(world, 1)) as [string];
+  await chainSeconds(2);
+  // A second more than the 2 s the deposit holds: what a workflow behind by more than its window would once ask.
+  const refused = { leaseId, period: 1, payouts: [{ providerId: provider, amount: (RATE * 3n).toString(), seconds: 3 }], receiptsDigest: DIGEST };
+  await expect(world.activities.settlePeriod(refused)).rejects.toMatchObject({ type: 'DepositExceeded', nonRetryable: true });
+  expect((await findSettlement(world.fresh.db, leaseId, 1))!.settlement).toMatchObject({ kind: 'settle', status: 'pending' });
+
+  // The workflow then closes the lease with the bill it never had paid (here, the 2 s the deposit holds).
+  const close = await world.activities.closeEscrow({ ...refused, payouts: [{ providerId: provider, amount: (RATE * 2n).toString(), seconds: 2 }] });
+  expect(close).toMatchObject({ period: 2, kind: 'close', gross: (RATE * 2n).toString(), refunded: '0' });
+  expect(await leaseOnChain(world, leaseId)).toMatchObject({ status: 'closed', lastPeriod: 2n, refunded: 0n });
+  expect(chainBooksBalance(await leaseOnChain(world, leaseId))).toBe(0n);
+  expect(await tokenBalance(world, tokenAccount)).toBe(TOKENS - RATE * 2n);
+  // A retry of the refused settlement sends nothing: the close paid what it would have.
+  await expect(world.activities.settlePeriod(refused)).rejects.toMatchObject({ type: 'EscrowStateError', message: expect.stringMatching(/closing/) });
+  expect(await world.activities.closeEscrow(refused)).toEqual(close);
+});
+
 test('a failed start whose open_lease is still pending: the pending open lands and is refunded, never sent anew', async () => {
   const { input, tokenAccount } = await openInput(600);
   const opening = (await world.steps.prepareOpen(input))!;
