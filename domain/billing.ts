@@ -65,28 +65,35 @@ export interface PeriodPayouts {
   billedSeconds: Record<string, number>;
 }
 
-/** This period's payouts from each assignment's cumulative standing. */
-export function periodPayouts(lines: readonly BillingLine[]): PeriodPayouts {
+/**
+ * This period's payouts from each assignment's cumulative standing, never more in all than `available` (what the
+ * escrow still holds: deposited less everything billed before) when it is given. The program refuses a settlement
+ * beyond the deposit (DepositExceeded), and one refused for good would end the lease. Verified seconds can outrun the
+ * deposit when the engine falls behind by more than the rolling deposit's window (a period closed minutes late
+ * totals minutes of seconds, funded only a window ahead), or when hosts prove past the last second the customer's
+ * allowance funded. Then assignments are paid in the order the lease took them on, whole seconds each, until
+ * `available` is spent; the seconds left stay unbilled and are paid by a later settlement, once a top-up has funded
+ * them, or never, if no money comes.
+ */
+export function periodPayouts(lines: readonly BillingLine[], available?: bigint): PeriodPayouts {
   const byProvider = new Map<string, { amount: bigint; seconds: number }>();
   const billed: Record<string, string> = {};
   const billedSeconds: Record<string, number> = {};
+  const payable = payableSeconds(lines, available);
   for (const line of lines) {
     if (line.assignmentId in billed) throw new BillingError(`assignment ${line.assignmentId} appears twice`);
-    if (line.verifiedSeconds < line.billedSeconds) {
-      throw new BillingError(`assignment ${line.assignmentId} has ${line.verifiedSeconds} verified seconds, fewer than the ${line.billedSeconds} already billed`);
-    }
-    const due = amountDue(integer(line.pricePerGpuHour, 'pricePerGpuHour'), line.verifiedSeconds);
+    const seconds = payable.get(line.assignmentId)!;
+    const due = amountDue(integer(line.pricePerGpuHour, 'pricePerGpuHour'), seconds);
     const already = integer(line.billed, 'billed');
-    if (due < already) throw new BillingError(`assignment ${line.assignmentId} was billed ${already}, more than the ${due} it owes`);
     billed[line.assignmentId] = due.toString();
     const sum = byProvider.get(line.providerId) ?? { amount: 0n, seconds: 0 };
     sum.amount += due - already;
-    sum.seconds += line.verifiedSeconds - line.billedSeconds;
+    sum.seconds += seconds - line.billedSeconds;
     byProvider.set(line.providerId, sum);
   }
   for (const line of lines) {
     const paid = (byProvider.get(line.providerId)?.amount ?? 0n) > 0n;
-    billedSeconds[line.assignmentId] = paid ? line.verifiedSeconds : line.billedSeconds;
+    billedSeconds[line.assignmentId] = paid ? payable.get(line.assignmentId)! : line.billedSeconds;
   }
   const payouts = [...byProvider.entries()]
     .filter(([, sum]) => sum.amount > 0n)
@@ -96,6 +103,36 @@ export function periodPayouts(lines: readonly BillingLine[]): PeriodPayouts {
     throw new BillingError(`${payouts.length} providers to pay; one settlement pays at most ${MAX_PROVIDERS_PER_SETTLEMENT}`);
   }
   return { payouts, billed, billedSeconds };
+}
+
+/**
+ * How many of each assignment's verified seconds this bill pays (cumulative): all of them, or, past `available`,
+ * as many whole seconds as the money left pays, in the lines' order. Checks each line's standing first.
+ */
+function payableSeconds(lines: readonly BillingLine[], available: bigint | undefined): Map<string, number> {
+  const payable = new Map<string, number>();
+  let left = available === undefined ? null : available < 0n ? 0n : available;
+  for (const line of lines) {
+    if (line.verifiedSeconds < line.billedSeconds) {
+      throw new BillingError(`assignment ${line.assignmentId} has ${line.verifiedSeconds} verified seconds, fewer than the ${line.billedSeconds} already billed`);
+    }
+    const price = integer(line.pricePerGpuHour, 'pricePerGpuHour');
+    const already = integer(line.billed, 'billed');
+    const due = amountDue(price, line.verifiedSeconds);
+    if (due < already) throw new BillingError(`assignment ${line.assignmentId} was billed ${already}, more than the ${due} it owes`);
+    if (left === null || due - already <= left) {
+      payable.set(line.assignmentId, line.verifiedSeconds);
+      if (left !== null) left -= due - already;
+      continue;
+    }
+    // The most seconds s whose cost floor(price × s / 3600) is at most already + left, i.e. price × s < (already +
+    // left + 1) × 3600; never fewer than were billed already. (A price of 0 never gets here: it owes nothing.)
+    const affordable = Number(((already + left + 1n) * SECONDS_PER_HOUR - 1n) / price);
+    const seconds = Math.max(line.billedSeconds, Math.min(line.verifiedSeconds, affordable));
+    payable.set(line.assignmentId, seconds);
+    left -= amountDue(price, seconds) - already;
+  }
+  return payable;
 }
 
 /**

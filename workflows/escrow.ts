@@ -69,9 +69,21 @@ export interface PeriodBill {
   apply(): void;
 }
 
-/** What the period owes each provider, and how to mark it billed once the chain has it. */
-export function billPeriod(account: EscrowState, periodReceiptsDigest: string): PeriodBill {
-  const bill = periodPayouts(Object.values(account.billing));
+/**
+ * What the escrow holds that is not billed yet: the funded seconds at the lease's max rate (what the open and every
+ * top-up deposited) less every amount billed so far. The program refuses to pay past it (DepositExceeded).
+ */
+export function escrowAvailable(input: LeaseWorkflowInput, account: EscrowState): bigint {
+  const deposited = maxRatePerSecond(BigInt(input.spec.maxPricePerGpuHour), input.spec.gpuCount) * BigInt(account.fundedSeconds);
+  return Object.values(account.billing).reduce((left, line) => left - BigInt(line.billed), deposited);
+}
+
+/**
+ * What the period owes each provider, within what the escrow holds (the rest waits for a top-up), and how to mark it
+ * billed once the chain has it.
+ */
+export function billPeriod(input: LeaseWorkflowInput, account: EscrowState, periodReceiptsDigest: string): PeriodBill {
+  const bill = periodPayouts(Object.values(account.billing), escrowAvailable(input, account));
   return {
     payouts: bill.payouts,
     receiptsDigest: periodReceiptsDigest,

@@ -149,7 +149,7 @@ async function closePeriodAndSettle(run: LeaseRun, endsAt: number): Promise<void
   state.period = next.period;
   state.challengeSeed = next.challengeSeed;
   applyVerified(state, totals.verified);
-  const funding = await CancellationScope.nonCancellable(() => settle(input, state, billPeriod(state.escrow, totals.receiptsDigest), endsAt));
+  const funding = await CancellationScope.nonCancellable(() => settle(input, state, billPeriod(input, state.escrow, totals.receiptsDigest), endsAt));
   await warnAboutFunds(run, funding);
 }
 
@@ -232,7 +232,7 @@ async function finalBill(run: LeaseRun): Promise<PeriodBill> {
   const { input, state } = run;
   const totals = await periodClose.closePeriod({ leaseId: input.leaseId, period: state.period, endsAt: now(), next: null });
   applyVerified(state, totals.verified);
-  return billPeriod(state.escrow, totals.receiptsDigest);
+  return billPeriod(input, state.escrow, totals.receiptsDigest);
 }
 
 /** Locks the deposit on-chain before any container starts. Returns why it could not, or null. */

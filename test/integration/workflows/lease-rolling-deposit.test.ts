@@ -8,7 +8,7 @@
  */
 import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { Connection, PublicKey, Transaction, sendAndConfirmTransaction } from '@solana/web3.js';
-import { findEscrow } from '../../../infra/db/repositories/escrow-ledger.repo';
+import { findEscrow, listSettlements } from '../../../infra/db/repositories/escrow-ledger.repo';
 import { readKeypair } from '../../../infra/solana/chain-node/keypair-file';
 import { approveAllowance, revokeAllowance } from '../../../infra/solana/customer-allowance';
 import { EscrowClient, leaseAddress } from '../../../infra/solana/escrow-client';
@@ -97,6 +97,39 @@ test('revoking the allowance mid-lease stops the top-ups at once: the lease ends
   expect((await events(1, leaseId)).some((e) => e.kind === 'warning' && e.data.code === 'allowance_exhausted')).toBe(true);
   await expectMoneyBalanced(engine, leaseId);
 }, 120_000);
+
+test('a control worker away for longer than the deposit\'s window: the lease pays what the escrow holds, carries the rest, and catches up, every verified second paid', async () => {
+  await approve(1, 1_000_000n * RATE);
+  // Capped at the host's own price (0.50 an hour, 139 base units a second at most): the deposit buys exactly the
+  // seconds the host is paid for, so seconds proven past the funded end are seconds past the money.
+  const created = await engine.request('POST', '/v1/leases', { gpuModel: 'A10', gpuCount: 1, minTier: 1, maxPricePerGpuHour: '0.5',
+    image: DEMO_IMAGE, command: SLEEP_FOREVER }, engine.customers[1]!.apiKey);
+  expect(created.status).toBe(201);
+  const leaseId = created.body.id as string;
+  const db = engine.database.db;
+  const verified = async () => (await db.selectFrom('assignments').select('verified_seconds').where('lease_id', '=', leaseId).execute())
+    .reduce((sum, row) => sum + row.verified_seconds, 0);
+  const paidSeconds = async () => [...paidByProvider(await listSettlements(db, leaseId)).values()].reduce((sum, p) => sum + p.seconds, 0);
+  await waitFor(async () => (await paidSeconds()) > 0 || undefined, 30_000, 'a first settlement');
+  await engine.killControlWorker();
+
+  // The host goes on proving to the API: two periods past the funded end before the worker is back. The period
+  // then closed totals them all, more than the escrow holds until that settlement's own top-up.
+  const funded = Number((await onChain(leaseId))!.durationSeconds);
+  await waitFor(async () => (await verified()) >= funded + 10 || undefined, 60_000, 'receipts past the funded end');
+  await engine.restartControlWorker();
+  await waitFor(async () => (await paidSeconds()) >= funded + 10 || undefined, 60_000, 'the seconds carried paid');
+  expect((await get(1, leaseId)).status).toBe('running');
+
+  const cancelled = await engine.request('POST', `/v1/leases/${leaseId}/cancel`, undefined, engine.customers[1]!.apiKey);
+  expect(cancelled.body).toMatchObject({ status: 'cancelled', endReason: 'cancelled by customer' });
+  const { chain, settlements } = await expectMoneyBalanced(engine, leaseId);
+  // Every settlement landed (none refused for exceeding the deposit), and every verified second was paid once.
+  expect((await db.selectFrom('settlements').select('status').where('lease_id', '=', leaseId).execute()).every((r) => r.status === 'confirmed'))
+    .toBe(true);
+  expect(await paidSeconds()).toBe(await verified());
+  expect(chain.paidToProviders + chain.fees + chain.burned).toBe(settlements.reduce((sum, s) => sum + BigInt(s.settlement.gross), 0n));
+}, 180_000);
 
 test('a customer who reclaims its escrow while the engine is away finds the lease ended for that reason, nothing paid after it', async () => {
   await approve(0, 1_000_000n * RATE);

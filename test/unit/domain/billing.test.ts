@@ -113,6 +113,46 @@ describe('periodPayouts', () => {
     expect(BigInt(cheap.billed)).toBe(costOfSeconds(7n, cheap.seconds));
   });
 
+  it('never bills more than the escrow holds: whole seconds in the lines\' order, the rest carried to a later bill', () => {
+    // 3,600,000 an hour is 1,000 a second. 30 s verified on the older assignment, 20 s on the newer: 50,000 owed.
+    const lines = [
+      line({ assignmentId: 'old', providerId: 'p-b', pricePerGpuHour: '3600000', verifiedSeconds: 30, billed: '5000', billedSeconds: 5 }),
+      line({ assignmentId: 'new', providerId: 'p-a', pricePerGpuHour: '3600000', verifiedSeconds: 20 }),
+    ];
+    const capped = periodPayouts(lines, 30_500n);
+    // 25,000 pays the older one's 25 s whole; 5,500 left pays 5 whole seconds of the newer one, not 5.5.
+    expect(capped.payouts).toEqual([{ providerId: 'p-a', amount: '5000', seconds: 5 }, { providerId: 'p-b', amount: '25000', seconds: 25 }]);
+    expect(capped.billed).toEqual({ old: '30000', new: '5000' });
+    expect(capped.billedSeconds).toEqual({ old: 30, new: 5 });
+    // Once a top-up has funded them, the next bill pays the 15 s carried, and no second twice.
+    const next = periodPayouts([
+      line({ assignmentId: 'old', providerId: 'p-b', pricePerGpuHour: '3600000', verifiedSeconds: 30, billed: '30000', billedSeconds: 30 }),
+      line({ assignmentId: 'new', providerId: 'p-a', pricePerGpuHour: '3600000', verifiedSeconds: 20, billed: '5000', billedSeconds: 5 }),
+    ], 1_000_000n);
+    expect(next.payouts).toEqual([{ providerId: 'p-a', amount: '15000', seconds: 15 }]);
+    // Enough money, or none said: the same bill as ever. Nothing left (or less than nothing): nothing paid, nothing lost.
+    expect(periodPayouts(lines, 45_000n)).toEqual(periodPayouts(lines));
+    expect(periodPayouts(lines, 0n)).toEqual({ payouts: [], billed: { old: '5000', new: '0' }, billedSeconds: { old: 5, new: 0 } });
+    expect(periodPayouts(lines, -7n)).toEqual(periodPayouts(lines, 0n));
+  });
+
+  it('under a cap, pays the most whole seconds the money covers at any price, and never a base unit more', () => {
+    for (const price of ['1', '1799', '1800', '3599', '3601', '7200', '1234567']) {
+      for (const available of [0n, 1n, 2n, 3n, 999n, 12_345n]) {
+        const bill = periodPayouts([line({ assignmentId: 'a', providerId: 'p', pricePerGpuHour: price, verifiedSeconds: 1_000_000 })], available);
+        const seconds = bill.billedSeconds.a!;
+        const paid = BigInt(bill.billed.a!);
+        expect(paid).toBeLessThanOrEqual(available);
+        expect(paid).toBe(amountDue(BigInt(price), seconds));
+        // All of it when it fits; else one more second would cost more than there is. (A bill that pays nothing
+        // leaves its seconds unbilled.)
+        if (seconds === 1_000_000) expect(amountDue(BigInt(price), seconds)).toBeLessThanOrEqual(available);
+        else if (paid > 0n) expect(amountDue(BigInt(price), seconds + 1)).toBeGreaterThan(available);
+        else expect(seconds).toBe(0);
+      }
+    }
+  });
+
   it('refuses standing that went backwards, repeated assignments and more providers than one settlement pays', () => {
     expect(() => periodPayouts([line({ assignmentId: 'a', providerId: 'p', verifiedSeconds: 3, billedSeconds: 4 })]))
       .toThrow(/fewer than the 4 already billed/);
