@@ -22,21 +22,14 @@ import {
   leaseRow,
   payoutAccountOf,
   providers,
-  startEscrowWorld,
+  escrowWorldPerFile,
   tokenBalance,
   untilChainTime,
   type EscrowWorld,
 } from './escrow-world';
 
 let world: EscrowWorld;
-
-beforeAll(async () => {
-  world = await startEscrowWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+escrowWorldPerFile((started) => (world = started));
 
 const MAX_PRICE = 36_000_000n; // 10,000 base units per second for one GPU
 const RATE = maxRatePerSecond(MAX_PRICE, 1);

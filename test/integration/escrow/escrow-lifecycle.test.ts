@@ -26,20 +26,13 @@ import {
   leaseRow,
   payoutAccountOf,
   providers,
-  startEscrowWorld,
+  escrowWorldPerFile,
   tokenBalance,
   type EscrowWorld,
 } from './escrow-world';
 
 let world: EscrowWorld;
-
-beforeAll(async () => {
-  world = await startEscrowWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+escrowWorldPerFile((started) => (world = started));
 
 const expectBooksBalance = (leaseId: string, lastPeriod: number): Promise<EscrowLease> => expectEscrowBooksBalance(world, leaseId, lastPeriod);
 

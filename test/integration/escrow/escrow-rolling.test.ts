@@ -22,21 +22,14 @@ import {
   leaseOnChain,
   leaseRow,
   providers,
-  startEscrowWorld,
+  escrowWorldPerFile,
   tokenBalance,
   untilChainTime,
   type EscrowWorld,
 } from './escrow-world';
 
 let world: EscrowWorld;
-
-beforeAll(async () => {
-  world = await startEscrowWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+escrowWorldPerFile((started) => (world = started));
 
 const expectBooksBalance = (leaseId: string, lastPeriod: number): Promise<EscrowLease> => expectEscrowBooksBalance(world, leaseId, lastPeriod);
 

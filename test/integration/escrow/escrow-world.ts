@@ -49,6 +49,18 @@ export interface EscrowWorld {
   close(): Promise<void>;
 }
 
+/** One world for the test file: started before its first test, closed after its last; `use` is given it once started. */
+export function escrowWorldPerFile(use: (world: EscrowWorld) => void): void {
+  let world: EscrowWorld | undefined;
+  beforeAll(async () => {
+    world = await startEscrowWorld();
+    use(world);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+}
+
 export async function startEscrowWorld(): Promise<EscrowWorld> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'escrow-'));
   let clockOffsetMs = 0;
