@@ -140,6 +140,7 @@ interface LogEntry {
   assignmentId?: string;
   epoch?: number;
   reason?: string;
+  rejected?: { assignmentId: string; seq: number; reason: string }[];
 }
 /** The agent's pino JSON lines on stdout. */
 const logOf = (output: string[]): LogEntry[] =>
@@ -149,10 +150,18 @@ const logOf = (output: string[]): LogEntry[] =>
 const stops = (output: string[]): string[] =>
   logOf(output).filter((entry) => entry.msg === 'stopping container').map((entry) => `${entry.assignmentId}@${entry.epoch}:${entry.reason}`);
 
-/** No rejected receipt (the agent logs each answer with one), no host event, and every chain stored without a hole. */
+/**
+ * No rejected receipt (the agent logs each answer with one), no host event, and every chain stored without a hole.
+ * Receipts of an assignment a test ended, signed before the agent heard of the end and refused for it, are the API
+ * doing its job: a loaded machine delays the agent's next long poll past a report or two.
+ */
 async function expectCleanRecord(): Promise<void> {
-  expect(logOf(agent.output).filter((entry) => /rejected/.test(entry.msg))).toEqual([]);
   const { db } = api.database;
+  const ended = new Set((await db.selectFrom('assignments').select('id').where('host_id', '=', hostId).where('ended_at', 'is not', null).execute())
+    .map((row) => row.id));
+  const afterItsEnd = (r: { assignmentId: string; reason: string }) => ended.has(r.assignmentId) && /the assignment has ended/.test(r.reason);
+  const rejected = logOf(agent.output).filter((entry) => /rejected/.test(entry.msg) && !(entry.rejected?.length && entry.rejected.every(afterItsEnd)));
+  expect(rejected).toEqual([]);
   expect(await db.selectFrom('host_events').selectAll().where('host_id', '=', hostId).execute()).toEqual([]);
   const host = await db.selectFrom('hosts').select('unhealthy_until').where('id', '=', hostId).executeTakeFirstOrThrow();
   expect(host.unhealthy_until).toBeNull();
